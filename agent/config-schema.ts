@@ -1,0 +1,109 @@
+import { z } from "zod";
+import { parseDuration } from "../shared/duration.js";
+import { SERVICE_NAME, parseImageReference } from "../shared/names.js";
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (use 500ms, 30s, 5m)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const command = z.array(z.string().min(1)).min(1);
+
+const memory = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(?:[kmg]b?)?$/i, "use bytes or 512m, 1g")])
+  .transform((value) => {
+    if (typeof value === "number") return value;
+    const match = /^(\d+)([kmg])?/i.exec(value);
+    const scale = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match?.[2] ?? "").toLowerCase()] ?? 1;
+    return Number(match?.[1]) * scale;
+  });
+
+const NginxConfig = z
+  .object({
+    upstream_file: z.string().startsWith("/", "must be an absolute path"),
+    upstream_name: z
+      .string()
+      .regex(/^[A-Za-z0-9_]+$/)
+      .optional(),
+    /** Host nginx: commands run on the host. Ignored when `container` is set. */
+    test: command.default(["nginx", "-t"]),
+    reload: command.default(["nginx", "-s", "reload"]),
+    /** The master's pid file, read to confirm that the new generation of workers is serving. */
+    pid_file: z.string().default("/run/nginx.pid"),
+    /** nginx running in a container: tested with `docker exec … nginx -t`, reloaded with SIGHUP. */
+    container: z.string().optional(),
+    /** Deadline for the new worker generation to take over after a reload. */
+    confirm_timeout: duration.default(10_000),
+  })
+  .strict();
+
+const HealthConfig = z
+  .object({
+    path: z.string().startsWith("/").default("/"),
+    interval: duration.default(1000),
+    timeout: duration.default(60_000),
+    request_timeout: duration.default(2000),
+  })
+  .strict();
+
+const ServiceConfig = z
+  .object({
+    image: z.string().refine((ref) => {
+      const parsed = parseImageReference(ref);
+      return parsed !== undefined && !parsed.tag && !parsed.digest;
+    }, "must be a repository without tag or digest, e.g. 127.0.0.1:5000/web"),
+    port: z.number().int().min(1).max(65535),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    env_file: z.string().optional(),
+    volumes: z.array(z.string().regex(/^[^:]+:[^:]+(?::(?:ro|rw))?$/, "use host:container[:ro]")).default([]),
+    network: z.string().default("bridge"),
+    memory: memory.optional(),
+    cpus: z.number().positive().optional(),
+    stop_signal: z
+      .string()
+      .regex(/^SIG[A-Z0-9]+$/)
+      .default("SIGTERM"),
+    stop_grace: duration.default(10_000),
+    keep_releases: z.number().int().min(1).default(10),
+    health: HealthConfig.default({ path: "/", interval: 1000, timeout: 60_000, request_timeout: 2000 }),
+    drain: duration.default(30_000),
+    lock_timeout: duration.default(600_000),
+    labels: z.record(z.string(), z.string()).default({}),
+    nginx: NginxConfig,
+  })
+  .strict();
+
+const RegistryAuth = z
+  .object({
+    username: z.string(),
+    password: z.string().optional(),
+    password_file: z.string().optional(),
+  })
+  .strict()
+  .refine((auth) => auth.password !== undefined || auth.password_file !== undefined, {
+    message: "set password or password_file",
+  });
+
+export const AgentConfigSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, . _ -"),
+    listen: z.string().default("127.0.0.1:7350"),
+    state_dir: z.string().startsWith("/", "must be an absolute path"),
+    docker: z
+      .object({ socket: z.string().default("/var/run/docker.sock") })
+      .strict()
+      .default({
+        socket: "/var/run/docker.sock",
+      }),
+    registries: z.record(z.string(), RegistryAuth).default({}),
+    services: z.record(z.string().regex(SERVICE_NAME, "service names are a-z, 0-9, _ and -"), ServiceConfig),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+export type NginxConfig = z.infer<typeof NginxConfig>;

@@ -1,0 +1,32 @@
+import { readFile } from "node:fs/promises";
+
+// /proc/net/tcp state column: 01 ESTABLISHED, 03 SYN_RECV. Requests in flight hold one of these on the server side.
+const OPEN_STATES = new Set(["01", "03"]);
+
+function countIn(table: string, port: number): number {
+  const portHex = port.toString(16).toUpperCase().padStart(4, "0");
+  let count = 0;
+  for (const line of table.split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const local = fields[1];
+    const state = fields[3];
+    if (local?.endsWith(`:${portHex}`) && state && OPEN_STATES.has(state)) count += 1;
+  }
+  return count;
+}
+
+/**
+ * Open connections to `port` inside the network namespace of process `pid` (a container's init): the server
+ * side of the old colour, which stays true whatever rewrote addresses on the way (NAT, docker-proxy).
+ */
+export async function countOpenConnections(pid: number, port: number): Promise<number> {
+  let total = 0;
+  for (const family of ["tcp", "tcp6"]) {
+    try {
+      total += countIn(await readFile(`/proc/${pid}/net/${family}`, "utf8"), port);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+  return total;
+}

@@ -1,0 +1,293 @@
+import type Docker from "dockerode";
+import { randomBytes } from "node:crypto";
+import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
+import type { DeployResult, Durations, Step } from "../../shared/events.js";
+import { formatDuration } from "../../shared/duration.js";
+import { parseImageReference, registryOf } from "../../shared/names.js";
+import type { AgentConfig } from "../config-schema.js";
+import {
+  exitState,
+  inspectRunning,
+  keepRunning,
+  removeContainer,
+  startColour,
+  type RunningColour,
+} from "../docker/containers.js";
+import { waitHealthy } from "../docker/health.js";
+import { followLogs } from "../docker/logs.js";
+import { condensePullProgress, pullImage, type RegistryAuth } from "../docker/pull.js";
+import { readFile } from "node:fs/promises";
+import { otherColour, type Colour, type ReleaseRecord } from "../state/releases.js";
+import { drainConnections } from "./drain.js";
+import { acquireServiceLock } from "./lock.js";
+import { reconcileService } from "./reconcile.js";
+import { serviceEnv, type ServiceContext } from "./service.js";
+import { StepLogger, type EventSink } from "./step-logger.js";
+import { switchTraffic } from "./switch.js";
+
+export interface ReleaseRequest {
+  deployId: string;
+  kind: "deploy" | "rollback";
+  image: string;
+  /** Who asked: key name, CI repository, commit, actor, run URL. Recorded with the release. */
+  by: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export function newDeployId(): string {
+  const stamp = new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return `d${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/** The image must live in the service's own repository: the agent never runs anything else. */
+export function assertImageAllowed(ctx: ServiceContext, image: string): void {
+  const parsed = parseImageReference(image);
+  if (!parsed) {
+    throw new GreenlightError(
+      "INVALID_ARGUMENT",
+      `"${image.slice(0, 200)}" is not an image reference (repo[:tag][@sha256:…])`,
+    );
+  }
+  if (parsed.repository !== ctx.config.image) {
+    throw new GreenlightError(
+      "POLICY_IMAGE_NOT_ALLOWED",
+      `service ${ctx.name} may only run images from ${ctx.config.image}, not ${parsed.repository}`,
+    );
+  }
+}
+
+async function registryAuth(agent: AgentConfig, image: string): Promise<RegistryAuth | undefined> {
+  const host = registryOf(image);
+  const auth = agent.registries[host];
+  if (!auth) return undefined;
+  const password = auth.password ?? (await readFile(auth.password_file ?? "", "utf8")).trim();
+  return { username: auth.username, password, serveraddress: host };
+}
+
+/**
+ * Runs one release of one service: pull → start the idle colour → health → switch → drain → stop the old
+ * colour → record. Any failure before the switch removes the new colour and leaves the old one serving.
+ */
+export async function runRelease(
+  agent: AgentConfig,
+  docker: Docker,
+  ctx: ServiceContext,
+  request: ReleaseRequest,
+  sink: EventSink,
+): Promise<DeployResult> {
+  const log = new StepLogger(sink);
+  const started = Date.now();
+  const durations: Durations = { total: 0 };
+  const timed = async <T>(step: Step & keyof Durations, work: () => Promise<T>): Promise<T> => {
+    log.at(step);
+    const t0 = Date.now();
+    try {
+      return await work();
+    } finally {
+      durations[step] = Date.now() - t0;
+    }
+  };
+  const base = { deployId: request.deployId, service: ctx.name, image: request.image };
+
+  assertImageAllowed(ctx, request.image);
+  log.at("queue").info(`${request.kind} ${request.image} to ${ctx.name} (${request.deployId})`);
+  const lock = await timed("queue", () =>
+    acquireServiceLock(agent.state_dir, ctx.name, request.deployId, {
+      timeoutMs: ctx.config.lock_timeout,
+      signal: request.signal,
+      onWait: (owner) => log.info(`waiting for deploy ${owner.deployId} of ${ctx.name} to finish`),
+    }),
+  );
+
+  let release: ReleaseRecord | undefined;
+  let fresh: RunningColour | undefined;
+  let switched = false;
+  let failedStep: Step = "queue";
+  try {
+    log.at("reconcile");
+    await reconcileService(docker, ctx, log);
+    const state = await ctx.store.read();
+    const live = state.live;
+    const colour: Colour = live ? otherColour(live.colour) : "blue";
+    const now = new Date().toISOString();
+    const updated = await ctx.store.update((s) => {
+      release = {
+        id: String(s.nextId),
+        deployId: request.deployId,
+        kind: request.kind,
+        image: request.image,
+        colour,
+        status: "in_progress",
+        startedAt: now,
+        by: request.by,
+      };
+      s.nextId += 1;
+      s.records.push(release);
+    });
+    release = updated.records.find((r) => r.deployId === request.deployId);
+    if (!release) throw new GreenlightError("INTERNAL", "release record was not saved");
+    const releaseId = release.id;
+
+    failedStep = "pull";
+    const pulled = await timed("pull", async () => {
+      log.info(`pulling ${request.image}`);
+      const image = await pullImage(
+        docker,
+        request.image,
+        await registryAuth(agent, request.image),
+        condensePullProgress((line) => log.debug(line)),
+      );
+      log.info(`pulled ${image.digest}`, { digest: image.digest });
+      return image;
+    });
+    release.digest = pulled.digest;
+
+    failedStep = "start";
+    log.at("start").info(`starting ${ctx.name}-${colour} (release ${releaseId})`);
+    fresh = await startColour(docker, {
+      service: ctx.name,
+      colour,
+      release: releaseId,
+      deployId: request.deployId,
+      image: pulled.pinned,
+      port: ctx.config.port,
+      env: await serviceEnv(ctx.config),
+      volumes: ctx.config.volumes,
+      network: ctx.config.network,
+      memory: ctx.config.memory,
+      cpus: ctx.config.cpus,
+      stopSignal: ctx.config.stop_signal,
+      stopGraceMs: ctx.config.stop_grace,
+      labels: ctx.config.labels,
+    });
+    const address = `${fresh.ip}:${ctx.config.port}`;
+    log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
+
+    failedStep = "health";
+    const stopLogs = await followLogs(docker, fresh.id, (line, stream) => log.container(line, stream));
+    const freshId = fresh.id;
+    try {
+      await timed("health", async () => {
+        const health = ctx.config.health;
+        log.info(
+          `waiting for http://${address}${health.path} to answer 2xx (deadline ${formatDuration(health.timeout)})`,
+        );
+        const outcome = await waitHealthy({
+          url: `http://${address}${health.path}`,
+          intervalMs: health.interval,
+          timeoutMs: health.timeout,
+          requestTimeoutMs: health.request_timeout,
+          exitState: () => exitState(docker, freshId),
+          onAttempt: (result, attempt) => {
+            if (attempt === 1 || attempt % 5 === 0)
+              log.debug(`not healthy yet: ${result} (attempt ${attempt})`);
+          },
+          signal: request.signal,
+        });
+        log.info(`healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`);
+      });
+    } finally {
+      // Let the last container lines arrive before the stream closes.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      stopLogs();
+    }
+
+    failedStep = "switch";
+    const previous = live ? await liveContainer(docker, ctx, live.colour) : undefined;
+    await timed("switch", async () => {
+      const { confirmMs } = await switchTraffic(ctx, { colour, release: releaseId, address }, log);
+      switched = true;
+      await keepRunning(docker, freshId);
+      await ctx.store.update((s) => {
+        s.live = { colour, release: releaseId };
+        for (const r of s.records) {
+          if (r.id === releaseId) {
+            r.status = "live";
+            r.digest = pulled.digest;
+          } else if (r.status === "live") r.status = "retired";
+        }
+      });
+      log.info(`nginx serves ${colour} (release ${releaseId}); new workers confirmed in ${confirmMs}ms`);
+    });
+
+    failedStep = "drain";
+    if (previous) {
+      await timed("drain", async () => {
+        const outcome = await drainConnections(previous.pid, ctx.config.port, ctx.config.drain, (open) =>
+          log.info(`${open} request(s) still in flight on ${live?.colour}`),
+        );
+        if (outcome.drained) log.info(`${live?.colour} drained in ${formatDuration(outcome.elapsedMs)}`);
+        else log.warn(`drain deadline passed with ${outcome.remaining} connection(s) open; stopping anyway`);
+      });
+      failedStep = "stop";
+      await timed("stop", async () => {
+        await removeContainer(docker, previous.id, ctx.config.stop_grace);
+        log.info(`stopped and removed ${ctx.name}-${live?.colour}`);
+      });
+    }
+
+    durations.total = Date.now() - started;
+    log.at("record");
+    await ctx.store.update((s) => {
+      const record = s.records.find((r) => r.id === releaseId);
+      if (record) {
+        record.finishedAt = new Date().toISOString();
+        record.durations = durations;
+      }
+    });
+    const previousRelease = live?.release;
+    log.info(`release ${releaseId} is live (${formatDuration(durations.total)})`);
+    return {
+      ...base,
+      status: "succeeded",
+      release: releaseId,
+      digest: pulled.digest,
+      colour,
+      ...(previousRelease ? { previousRelease } : {}),
+      durations,
+    };
+  } catch (thrown) {
+    const error = asGreenlightError(thrown);
+    log.at(failedStep).error(error.message, { code: error.code });
+    if (fresh && !switched) {
+      const freshId = fresh.id;
+      await removeContainer(docker, freshId, 1000).catch((e: unknown) =>
+        log.warn(`could not remove the failed container: ${asGreenlightError(e).message}`),
+      );
+      log.info("removed the new container; the previous release keeps serving");
+    }
+    durations.total = Date.now() - started;
+    const releaseId = release?.id;
+    if (releaseId) {
+      await ctx.store
+        .update((s) => {
+          const record = s.records.find((r) => r.id === releaseId);
+          if (record && record.status === "in_progress") {
+            record.status = "failed";
+            record.finishedAt = new Date().toISOString();
+            record.durations = durations;
+            record.error = { code: error.code, message: error.message, step: failedStep };
+          }
+        })
+        .catch(() => undefined);
+    }
+    return {
+      ...base,
+      status: "failed",
+      ...(releaseId ? { release: releaseId } : {}),
+      ...(release?.digest ? { digest: release.digest } : {}),
+      durations,
+      error: { code: error.code, message: error.message, step: failedStep },
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function liveContainer(
+  docker: Docker,
+  ctx: ServiceContext,
+  colour: Colour,
+): Promise<RunningColour | undefined> {
+  return inspectRunning(docker, `${ctx.name}-${colour}`, ctx.config.network);
+}

@@ -1,0 +1,43 @@
+import { countOpenConnections } from "../docker/connections.js";
+
+export interface DrainOutcome {
+  drained: boolean;
+  remaining: number;
+  elapsedMs: number;
+}
+
+/**
+ * Waits until no connection to the old colour remains, or the deadline passes. Zero must hold on two polls in a
+ * row: a request accepted by a shutting-down nginx worker just before the switch may still be connecting.
+ */
+export async function drainConnections(
+  pid: number,
+  port: number,
+  deadlineMs: number,
+  onProgress: (open: number) => void,
+  pollMs = 25,
+): Promise<DrainOutcome> {
+  const started = Date.now();
+  let zeroes = 0;
+  let lastReported = -1;
+  let lastReportAt = 0;
+  for (;;) {
+    let open: number;
+    try {
+      open = await countOpenConnections(pid, port);
+    } catch {
+      // The process is gone: nothing left to drain.
+      return { drained: true, remaining: 0, elapsedMs: Date.now() - started };
+    }
+    zeroes = open === 0 ? zeroes + 1 : 0;
+    if (zeroes >= 2) return { drained: true, remaining: 0, elapsedMs: Date.now() - started };
+    const now = Date.now();
+    if (open > 0 && (open !== lastReported || now - lastReportAt > 1000) && now - lastReportAt > 250) {
+      onProgress(open);
+      lastReported = open;
+      lastReportAt = now;
+    }
+    if (now - started >= deadlineMs) return { drained: false, remaining: open, elapsedMs: now - started };
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

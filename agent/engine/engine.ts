@@ -1,0 +1,152 @@
+import type Docker from "dockerode";
+import { asGreenlightError } from "../../shared/errors.js";
+import type { DeployResult } from "../../shared/events.js";
+import type { AgentConfig, ServiceConfig } from "../config-schema.js";
+import type { NginxController } from "../nginx/controller.js";
+import { DeployLog } from "../state/event-log.js";
+import type { ReleaseRecord } from "../state/releases.js";
+import { assertImageAllowed, newDeployId, runRelease } from "./deploy.js";
+import { acquireServiceLock } from "./lock.js";
+import { reconcileService } from "./reconcile.js";
+import { rollbackTarget } from "./rollback.js";
+import { serviceContext, type ServiceContext } from "./service.js";
+import { StepLogger, type EventSink } from "./step-logger.js";
+
+export interface DeployOptions {
+  by?: Record<string, string>;
+  deployId?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * The agent's deploy engine: owns the config and the Docker connection, and runs every deploy through a
+ * `DeployLog` so each one is streamed, kept on disk, and ends with exactly one result.
+ */
+export class Engine {
+  constructor(
+    private config: AgentConfig,
+    readonly docker: Docker,
+    private readonly nginxFor?: (service: ServiceConfig) => NginxController,
+  ) {}
+
+  get agentConfig(): AgentConfig {
+    return this.config;
+  }
+
+  /** Swaps in a validated new config; running deploys keep the one they started with. */
+  replaceConfig(config: AgentConfig): void {
+    this.config = config;
+  }
+
+  service(name: string): ServiceContext {
+    return serviceContext(this.config, this.docker, name, this.nginxFor);
+  }
+
+  /** Validates and opens the deploy's log; the returned promise resolves with the one result. */
+  async startDeploy(
+    serviceName: string,
+    image: string,
+    options: DeployOptions = {},
+  ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
+    const ctx = this.service(serviceName);
+    assertImageAllowed(ctx, image);
+    return this.start(ctx, "deploy", () => image, options);
+  }
+
+  async startRollback(
+    serviceName: string,
+    to: string | undefined,
+    options: DeployOptions = {},
+  ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
+    const ctx = this.service(serviceName);
+    const target = rollbackTarget(await ctx.store.read(), ctx.config.image, to);
+    return this.start(
+      ctx,
+      "rollback",
+      () => target.image,
+      options,
+      `rolling back to release ${target.record.id}`,
+    );
+  }
+
+  async deploy(
+    serviceName: string,
+    image: string,
+    sink?: EventSink,
+    options?: DeployOptions,
+  ): Promise<DeployResult> {
+    const { log, done } = await this.startDeploy(serviceName, image, options);
+    return follow(log, done, sink);
+  }
+
+  async rollback(
+    serviceName: string,
+    to?: string,
+    sink?: EventSink,
+    options?: DeployOptions,
+  ): Promise<DeployResult> {
+    const { log, done } = await this.startRollback(serviceName, to, options);
+    return follow(log, done, sink);
+  }
+
+  async history(serviceName: string): Promise<ReleaseRecord[]> {
+    return this.service(serviceName).store.history();
+  }
+
+  async reconcile(serviceName: string, sink: EventSink): Promise<void> {
+    const ctx = this.service(serviceName);
+    const lock = await acquireServiceLock(this.config.state_dir, ctx.name, `reconcile-${process.pid}`, {
+      timeoutMs: ctx.config.lock_timeout,
+    });
+    try {
+      await reconcileService(this.docker, ctx, new StepLogger(sink).at("reconcile"));
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async start(
+    ctx: ServiceContext,
+    kind: "deploy" | "rollback",
+    image: () => string,
+    options: DeployOptions,
+    intro?: string,
+  ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
+    const deployId = options.deployId ?? newDeployId();
+    const log = await DeployLog.open(this.config.state_dir, deployId);
+    if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
+    const done = runRelease(
+      this.config,
+      this.docker,
+      ctx,
+      { deployId, kind, image: image(), by: options.by ?? {}, signal: options.signal },
+      (event) => log.append(event),
+    )
+      .catch((error: unknown): DeployResult => {
+        const failure = asGreenlightError(error);
+        log.append({ step: "queue", level: "error", source: "agent", message: failure.message });
+        return {
+          deployId,
+          service: ctx.name,
+          status: "failed",
+          durations: { total: 0 },
+          error: { code: failure.code, message: failure.message },
+        };
+      })
+      .then(async (result) => {
+        await log.finish(result);
+        return result;
+      });
+    return { log, done };
+  }
+}
+
+async function follow(log: DeployLog, done: Promise<DeployResult>, sink?: EventSink): Promise<DeployResult> {
+  if (sink) {
+    for (const event of log.events) sink(event);
+    log.subscribe((entry) => {
+      if (entry.type === "event") sink(entry.event);
+    });
+  }
+  return done;
+}

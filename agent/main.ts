@@ -1,0 +1,119 @@
+import { parseArgs } from "node:util";
+import { EXIT, GreenlightError, asGreenlightError, exitCodeFor } from "../shared/errors.js";
+import type { DeployEvent, DeployResult } from "../shared/events.js";
+import { formatEvent, formatResult } from "../shared/format-event.js";
+import { loadConfig } from "./config.js";
+import { connectDocker } from "./docker/client.js";
+import { Engine } from "./engine/engine.js";
+import type { EventInput } from "./state/event-log.js";
+import { formatHistory } from "./history-table.js";
+
+const HELP = `greenlight-agent — the server side of greenlight
+
+Usage:
+  greenlight-agent deploy    --config FILE --service NAME --image REF [--json]
+  greenlight-agent rollback  --config FILE --service NAME [--to RELEASE|DIGEST] [--json]
+  greenlight-agent history   --config FILE --service NAME [--json]
+  greenlight-agent reconcile --config FILE [--service NAME]
+  greenlight-agent check-config --config FILE
+
+Exit codes: 0 succeeded; 1 deploy failed (the previous release keeps serving); 2 usage or config error;
+3 refused (unknown service, image outside the service's repository).`;
+
+const options = {
+  config: { type: "string" },
+  service: { type: "string" },
+  image: { type: "string" },
+  to: { type: "string" },
+  json: { type: "boolean", default: false },
+  debug: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+
+function required(values: Values, name: "config" | "service" | "image"): string {
+  const value = values[name];
+  if (!value) throw new GreenlightError("USAGE", `--${name} is required (see --help)`);
+  return value;
+}
+
+function printer(json: boolean, debug: boolean): (event: EventInput | DeployEvent) => void {
+  const startedAt = Date.now();
+  return (event) => {
+    if (!("seq" in event)) return;
+    if (json) process.stdout.write(`${JSON.stringify({ type: "event", ...event })}\n`);
+    else if (event.level !== "debug" || debug) process.stdout.write(`${formatEvent(event, startedAt)}\n`);
+  };
+}
+
+function finish(result: DeployResult, json: boolean): number {
+  process.stdout.write(
+    json ? `${JSON.stringify({ type: "result", ...result })}\n` : `${formatResult(result)}\n`,
+  );
+  return result.status === "succeeded" ? EXIT.ok : EXIT.deployFailed;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(`${HELP}\n`);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  const config = await loadConfig(required(values, "config"));
+  if (command === "check-config") {
+    process.stdout.write(
+      `config ok: agent ${config.id}, ${Object.keys(config.services).length} service(s)\n`,
+    );
+    return EXIT.ok;
+  }
+  const engine = new Engine(config, connectDocker(config.docker.socket));
+  const print = printer(values.json, values.debug);
+  const by = { operator: process.env.SUDO_USER ?? process.env.USER ?? "local" };
+  switch (command) {
+    case "deploy":
+      return finish(
+        await engine.deploy(required(values, "service"), required(values, "image"), print, { by }),
+        values.json,
+      );
+    case "rollback":
+      return finish(
+        await engine.rollback(required(values, "service"), values.to, print, { by }),
+        values.json,
+      );
+    case "history": {
+      const records = await engine.history(required(values, "service"));
+      process.stdout.write(values.json ? `${JSON.stringify(records, null, 2)}\n` : formatHistory(records));
+      return EXIT.ok;
+    }
+    case "reconcile": {
+      const services = values.service ? [values.service] : Object.keys(config.services);
+      let seq = 0;
+      for (const service of services) {
+        await engine.reconcile(service, (event) => {
+          seq += 1;
+          print({ ...event, seq, time: new Date().toISOString() } as DeployEvent);
+        });
+      }
+      return EXIT.ok;
+    }
+    default:
+      throw new GreenlightError("USAGE", `unknown command "${command}" (see --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const failure =
+      error instanceof TypeError && "code" in error
+        ? new GreenlightError("USAGE", error.message)
+        : asGreenlightError(error);
+    process.stderr.write(`greenlight-agent: ${failure.code}: ${failure.message}\n`);
+    if (process.argv.includes("--debug") && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = exitCodeFor(failure.code);
+  },
+);

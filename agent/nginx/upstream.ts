@@ -1,0 +1,35 @@
+export interface UpstreamTarget {
+  service: string;
+  upstreamName: string;
+  colour: "blue" | "green";
+  release: string;
+  address: string;
+}
+
+const MARKER = /^# greenlight: service=(\S+) colour=(blue|green) release=(\S+)$/m;
+
+/**
+ * One server, no `keepalive`: nginx opens a connection per request, so after a switch every new request takes
+ * the new colour while in-flight ones finish on the old. A single server is never marked down by passive
+ * health checks (max_fails=0 says so explicitly), unlike the two-port method that lists both colours.
+ */
+export function renderUpstream(target: UpstreamTarget): string {
+  return [
+    `# greenlight: service=${target.service} colour=${target.colour} release=${target.release}`,
+    "# Managed by greenlight-agent; rewritten on every deploy.",
+    `upstream ${target.upstreamName} {`,
+    `    server ${target.address} max_fails=0;`,
+    "}",
+    "",
+  ].join("\n");
+}
+
+export function readUpstreamMarker(text: string): { colour: "blue" | "green"; release: string } | undefined {
+  const match = MARKER.exec(text);
+  if (!match?.[2] || !match[3]) return undefined;
+  return { colour: match[2] as "blue" | "green", release: match[3] };
+}
+
+export function defaultUpstreamName(service: string): string {
+  return `greenlight_${service.replace(/-/g, "_")}`;
+}

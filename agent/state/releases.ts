@@ -1,0 +1,85 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { Durations, ErrorBody } from "../../shared/events.js";
+import { writeFileAtomic } from "./atomic-write.js";
+
+export const Colour = z.enum(["blue", "green"]);
+export type Colour = z.infer<typeof Colour>;
+
+export function otherColour(colour: Colour): Colour {
+  return colour === "blue" ? "green" : "blue";
+}
+
+export const ReleaseStatus = z.enum(["in_progress", "live", "retired", "failed", "interrupted"]);
+export type ReleaseStatus = z.infer<typeof ReleaseStatus>;
+
+export const ReleaseRecord = z.object({
+  id: z.string(),
+  deployId: z.string(),
+  kind: z.enum(["deploy", "rollback"]),
+  image: z.string(),
+  digest: z.string().optional(),
+  colour: Colour,
+  status: ReleaseStatus,
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  by: z.record(z.string(), z.string()).default({}),
+  durations: Durations.optional(),
+  error: ErrorBody.optional(),
+});
+export type ReleaseRecord = z.infer<typeof ReleaseRecord>;
+
+const ServiceState = z.object({
+  nextId: z.number().int().positive(),
+  /** The colour nginx was last confirmed to serve, and its release. */
+  live: z.object({ colour: Colour, release: z.string() }).nullable(),
+  records: z.array(ReleaseRecord),
+});
+export type ServiceState = z.infer<typeof ServiceState>;
+
+/** Release history and the live colour of one service, kept in one JSON file written atomically. */
+export class ReleaseStore {
+  private readonly file: string;
+
+  constructor(
+    stateDir: string,
+    readonly service: string,
+    private readonly keep: number,
+  ) {
+    this.file = join(stateDir, "services", service, "releases.json");
+  }
+
+  async read(): Promise<ServiceState> {
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { nextId: 1, live: null, records: [] };
+      throw error;
+    }
+    return ServiceState.parse(JSON.parse(text));
+  }
+
+  async update(change: (state: ServiceState) => void): Promise<ServiceState> {
+    const state = await this.read();
+    change(state);
+    state.records = prune(state.records, this.keep, state.live?.release);
+    await mkdir(join(this.file, ".."), { recursive: true, mode: 0o750 });
+    await writeFileAtomic(this.file, `${JSON.stringify(state, null, 2)}\n`);
+    return state;
+  }
+
+  async history(): Promise<ReleaseRecord[]> {
+    return (await this.read()).records;
+  }
+}
+
+/** Keeps the last `keep` releases that served traffic (rollback targets) and the failures among them. */
+function prune(records: ReleaseRecord[], keep: number, liveId: string | undefined): ReleaseRecord[] {
+  const served = records.filter((r) => r.status === "live" || r.status === "retired");
+  if (served.length <= keep) return records.slice(-keep * 5);
+  const oldestKept = served[served.length - keep];
+  const cutoff = oldestKept ? records.indexOf(oldestKept) : 0;
+  return records.filter((r, index) => index >= cutoff || r.id === liveId);
+}

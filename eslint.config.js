@@ -1,0 +1,36 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const leaf = (folder, forbidden) => ({
+  files: [`${folder}/**/*.ts`],
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      {
+        patterns: forbidden.map((group) => ({
+          group: [group],
+          message: `${folder} must not depend on ${group}`,
+        })),
+      },
+    ],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  // Dependencies point one way: action/ → shared/ ← agent/; agent leaves never import the engine.
+  leaf("shared", ["**/agent/**", "**/action/**", "node:fs*", "node:net", "node:child_process"]),
+  leaf("action", ["**/agent/**"]),
+  leaf("agent", ["**/action/**"]),
+  leaf("agent/docker", ["**/engine/**", "**/server/**", "**/nginx/**"]),
+  leaf("agent/nginx", ["**/engine/**", "**/server/**", "**/docker/**"]),
+  leaf("agent/state", ["**/engine/**", "**/server/**", "**/docker/**", "**/nginx/**"]),
+);

@@ -1,0 +1,68 @@
+import { z } from "zod";
+
+/** The steps of a deploy, in the order the engine runs them. Rendered as groups/sections by the client. */
+export const STEPS = [
+  "queue",
+  "reconcile",
+  "pull",
+  "start",
+  "health",
+  "switch",
+  "drain",
+  "stop",
+  "record",
+  "rollback",
+] as const;
+export const Step = z.enum(STEPS);
+export type Step = z.infer<typeof Step>;
+
+export const Level = z.enum(["debug", "info", "warn", "error"]);
+export type Level = z.infer<typeof Level>;
+
+/** One line of a deploy's log. `source: container` lines are the container's own output, untrusted. */
+export const DeployEvent = z.object({
+  seq: z.number().int().nonnegative(),
+  time: z.string(),
+  step: Step,
+  level: Level,
+  source: z.enum(["agent", "container"]).default("agent"),
+  message: z.string().max(8192),
+  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+});
+export type DeployEvent = z.infer<typeof DeployEvent>;
+
+export const Durations = z.object({
+  total: z.number(),
+  queue: z.number().optional(),
+  pull: z.number().optional(),
+  health: z.number().optional(),
+  switch: z.number().optional(),
+  drain: z.number().optional(),
+  stop: z.number().optional(),
+});
+export type Durations = z.infer<typeof Durations>;
+
+export const ResultStatus = z.enum(["succeeded", "failed", "rolled_back"]);
+export type ResultStatus = z.infer<typeof ResultStatus>;
+
+export const ErrorBody = z.object({
+  code: z.string(),
+  message: z.string(),
+  step: Step.optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** The one result every accepted deploy or rollback ends with. */
+export const DeployResult = z.object({
+  deployId: z.string(),
+  service: z.string(),
+  status: ResultStatus,
+  release: z.string().optional(),
+  image: z.string().optional(),
+  digest: z.string().optional(),
+  colour: z.enum(["blue", "green"]).optional(),
+  previousRelease: z.string().optional(),
+  durations: Durations,
+  error: ErrorBody.optional(),
+});
+export type DeployResult = z.infer<typeof DeployResult>;

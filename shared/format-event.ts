@@ -1,0 +1,20 @@
+import type { DeployEvent, DeployResult } from "./events.js";
+import { formatDuration } from "./duration.js";
+
+/** One event as one log line: elapsed time, step, message; the container's own lines indented under the step. */
+export function formatEvent(event: DeployEvent, startedAt: number): string {
+  const elapsed = ((Date.parse(event.time) - startedAt) / 1000).toFixed(1).padStart(6);
+  const step = event.step.padEnd(9);
+  const level = event.level === "warn" ? "warning: " : event.level === "error" ? "error: " : "";
+  if (event.source === "container") return `${elapsed}s ${step}   │ ${event.message}`;
+  return `${elapsed}s ${step} ${level}${event.message}`;
+}
+
+export function formatResult(result: DeployResult): string {
+  const took = formatDuration(result.durations.total);
+  if (result.status === "succeeded") {
+    return `✔ ${result.service}: release ${result.release ?? "?"} is live (${result.digest ?? "no digest"}) in ${took}`;
+  }
+  const where = result.error?.step ? ` at ${result.error.step}` : "";
+  return `✘ ${result.service}: ${result.status}${where}: [${result.error?.code ?? "UNKNOWN"}] ${result.error?.message ?? ""}`;
+}

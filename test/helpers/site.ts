@@ -1,0 +1,170 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { DeployEvent, DeployResult } from "../../shared/events.js";
+import { startNginx, type PrivateNginx } from "./nginx.js";
+import { docker } from "./run.js";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const AGENT_ENTRY = join(ROOT, "agent", "main.ts");
+
+export interface AgentRun {
+  code: number | null;
+  events: DeployEvent[];
+  result: DeployResult | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SiteOptions {
+  registry: string;
+  health?: { path?: string; interval?: string; timeout?: string };
+  drain?: string;
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * One service on a real stack: a private nginx in front, the agent's config in a temp state dir, and the
+ * agent's CLI run as its own process, so a test can kill it at any step.
+ */
+export class Site {
+  private constructor(
+    readonly service: string,
+    readonly dir: string,
+    readonly nginx: PrivateNginx,
+    readonly configFile: string,
+    readonly config: Record<string, unknown>,
+  ) {}
+
+  static async start(options: SiteOptions): Promise<Site> {
+    const dir = await mkdtemp(join(tmpdir(), "greenlight-site-"));
+    const service = `t${randomBytes(3).toString("hex")}`;
+    const nginx = await startNginx(join(dir, "nginx"), service);
+    const config = {
+      id: "test-agent",
+      state_dir: join(dir, "state"),
+      services: {
+        [service]: {
+          image: `${options.registry}/testapp`,
+          port: 8080,
+          env: { GREETING: "hello" },
+          health: { path: "/cgi-bin/health", interval: "100ms", timeout: "15s", ...options.health },
+          drain: options.drain ?? "30s",
+          stop_grace: "5s",
+          nginx: nginx.agentConfig,
+          ...options.extra,
+        },
+      },
+    };
+    const configFile = join(dir, "agent.yml");
+    await writeFile(configFile, stringify(config));
+    return new Site(service, dir, nginx, configFile, config);
+  }
+
+  /** Starts `greenlight-agent <args>`; `onEvent` sees each event as it streams. */
+  spawnAgent(
+    args: string[],
+    onEvent?: (event: DeployEvent, child: ChildProcess) => void,
+  ): { child: ChildProcess; done: Promise<AgentRun> } {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", AGENT_ENTRY, ...args, "--config", this.configFile, "--json"],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const run: AgentRun = { code: null, events: [], result: undefined, stdout: "", stderr: "" };
+    let pending = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      run.stdout += chunk.toString();
+      pending += chunk.toString();
+      let index: number;
+      while ((index = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, index);
+        pending = pending.slice(index + 1);
+        if (!line.startsWith("{")) continue;
+        const parsed = JSON.parse(line) as { type: string } & Record<string, unknown>;
+        const { type, ...body } = parsed;
+        if (type === "event") {
+          run.events.push(body as unknown as DeployEvent);
+          onEvent?.(body as unknown as DeployEvent, child);
+        } else if (type === "result") run.result = body as unknown as DeployResult;
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => (run.stderr += chunk.toString()));
+    const done = new Promise<AgentRun>((resolve) => {
+      child.on("close", (code) => {
+        run.code = code;
+        resolve(run);
+      });
+    });
+    return { child, done };
+  }
+
+  deploy(image: string): Promise<AgentRun> {
+    return this.spawnAgent(["deploy", "--service", this.service, "--image", image]).done;
+  }
+
+  rollback(to?: string): Promise<AgentRun> {
+    return this.spawnAgent(["rollback", "--service", this.service, ...(to ? ["--to", to] : [])]).done;
+  }
+
+  reconcile(): Promise<AgentRun> {
+    return this.spawnAgent(["reconcile", "--service", this.service]).done;
+  }
+
+  async history(): Promise<{ id: string; status: string; digest?: string; error?: { code: string } }[]> {
+    const run = await this.spawnAgent(["history", "--service", this.service]).done;
+    return JSON.parse(run.stdout) as {
+      id: string;
+      status: string;
+      digest?: string;
+      error?: { code: string };
+    }[];
+  }
+
+  /** What a fresh client gets from the site right now (the app's version), or the error. */
+  async servedVersion(): Promise<string> {
+    const response = await fetch(`${this.nginx.url}/cgi-bin/v`, { headers: { connection: "close" } });
+    const text = (await response.text()).trim();
+    return response.ok ? text : `HTTP ${response.status}`;
+  }
+
+  /** The service's containers as `name:state`, sorted. */
+  async containers(): Promise<string[]> {
+    const out = await docker(
+      "ps",
+      "-a",
+      "--filter",
+      `label=greenlight.service=${this.service}`,
+      "--format",
+      "{{.Names}}:{{.State}}",
+    );
+    return out.split("\n").filter(Boolean).sort();
+  }
+
+  /** Containers, nginx files and state, to assert that a refused or failed request changed nothing. */
+  async snapshot(): Promise<string> {
+    const upstream = await readFile(this.nginx.upstreamFile, "utf8");
+    const stateDir = join(this.dir, "state", "services", this.service);
+    const releases = await readFile(join(stateDir, "releases.json"), "utf8").catch(() => "none");
+    const live = (JSON.parse(releases === "none" ? "{}" : releases) as { live?: unknown }).live;
+    return JSON.stringify({ containers: await this.containers(), upstream, live });
+  }
+
+  async stop(): Promise<void> {
+    await this.nginx.stop();
+    const names = await this.containers();
+    for (const name of names) await docker("rm", "-f", name.split(":")[0] ?? "").catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function listDeployLogs(site: Site): Promise<string[]> {
+  return readdir(join(site.dir, "state", "deploys")).catch(() => []);
+}
