@@ -50,6 +50,17 @@ const HealthConfig = z
   })
   .strict();
 
+const SwitchConfig = z
+  .object({
+    /** nat: a kernel rule below nginx moves between colours (no reload per deploy); reload: rewrite + reload. */
+    mode: z.enum(["nat", "reload"]).default("nat"),
+    /** NAT mode's stable port on the network gateway; derived from the service name when absent. */
+    port: z.number().int().min(1024).max(65535).optional(),
+    iptables: z.string().default("iptables"),
+    conntrack: z.string().default("conntrack"),
+  })
+  .strict();
+
 const ServiceConfig = z
   .object({
     image: z.string().refine((ref) => {
@@ -74,6 +85,7 @@ const ServiceConfig = z
     lock_timeout: duration.default(600_000),
     labels: z.record(z.string(), z.string()).default({}),
     nginx: NginxConfig,
+    switch: SwitchConfig.default({ mode: "nat", iptables: "iptables", conntrack: "conntrack" }),
   })
   .strict();
 
@@ -102,7 +114,31 @@ export const AgentConfigSchema = z
     registries: z.record(z.string(), RegistryAuth).default({}),
     services: z.record(z.string().regex(SERVICE_NAME, "service names are a-z, 0-9, _ and -"), ServiceConfig),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Map<number, string>();
+    for (const [name, service] of Object.entries(config.services)) {
+      if (service.switch.mode !== "nat") continue;
+      const port = stablePort(name, service.switch.port);
+      const other = seen.get(port);
+      if (other) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name, "switch", "port"],
+          message: `stable port ${port} is also used by service ${other}; set switch.port`,
+        });
+      }
+      seen.set(port, name);
+    }
+  });
+
+/** NAT mode's stable port: as configured, else derived from the service name in 17000–17999. */
+export function stablePort(service: string, configured: number | undefined): number {
+  if (configured) return configured;
+  let hash = 0;
+  for (const char of service) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return 17000 + (hash % 1000);
+}
 
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type ServiceConfig = z.infer<typeof ServiceConfig>;

@@ -40,6 +40,8 @@ export interface RunningColour {
   id: string;
   /** The container's address on the service's network: what nginx proxies to and what drain watches. */
   ip: string;
+  /** The network's gateway: the host's own address on that network. */
+  gateway: string;
   pid: number;
 }
 
@@ -72,10 +74,13 @@ export async function inspectRunning(
   try {
     const info = await docker.getContainer(id).inspect();
     if (!info.State.Running) return undefined;
-    const networks = info.NetworkSettings.Networks as Record<string, { IPAddress?: string }>;
+    const networks = info.NetworkSettings.Networks as Record<
+      string,
+      { IPAddress?: string; Gateway?: string }
+    >;
     const ip = networks[network]?.IPAddress;
     if (!ip) return undefined;
-    return { id: info.Id, ip, pid: info.State.Pid };
+    return { id: info.Id, ip, gateway: networks[network]?.Gateway ?? "", pid: info.State.Pid };
   } catch (error) {
     if (dockerStatus(error) === 404) return undefined;
     throw error;

@@ -23,7 +23,6 @@ import { acquireServiceLock } from "./lock.js";
 import { reconcileService } from "./reconcile.js";
 import { serviceEnv, type ServiceContext } from "./service.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
-import { switchTraffic } from "./switch.js";
 
 export interface ReleaseRequest {
   deployId: string;
@@ -161,6 +160,7 @@ export async function runRelease(
       labels: ctx.config.labels,
     });
     const address = `${fresh.ip}:${ctx.config.port}`;
+    const freshGateway = fresh.gateway;
     log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
 
     failedStep = "health";
@@ -195,7 +195,8 @@ export async function runRelease(
     failedStep = "switch";
     const previous = live ? await liveContainer(docker, ctx, live.colour) : undefined;
     await timed("switch", async () => {
-      const { confirmMs } = await switchTraffic(ctx, { colour, release: releaseId, address }, log);
+      const target = { colour, release: releaseId, address, gateway: freshGateway };
+      const { confirmMs } = await ctx.traffic.switchTo(target, log);
       switched = true;
       await keepRunning(docker, freshId);
       await ctx.store.update((s) => {
@@ -207,7 +208,9 @@ export async function runRelease(
           } else if (r.status === "live") r.status = "retired";
         }
       });
-      log.info(`nginx serves ${colour} (release ${releaseId}); new workers confirmed in ${confirmMs}ms`);
+      log.info(
+        `new requests go to ${colour} (release ${releaseId}); switch (${ctx.traffic.mode}) confirmed in ${confirmMs}ms`,
+      );
     });
 
     failedStep = "drain";
@@ -222,6 +225,7 @@ export async function runRelease(
       failedStep = "stop";
       await timed("stop", async () => {
         await removeContainer(docker, previous.id, ctx.config.stop_grace);
+        await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
         log.info(`stopped and removed ${ctx.name}-${live?.colour}`);
       });
     }

@@ -2,7 +2,10 @@ import type Docker from "dockerode";
 import { readFile } from "node:fs/promises";
 import { GreenlightError } from "../../shared/errors.js";
 import { isServiceName } from "../../shared/names.js";
-import type { AgentConfig, ServiceConfig } from "../config-schema.js";
+import { stablePort, type AgentConfig, type ServiceConfig } from "../config-schema.js";
+import { NatSwitch } from "../traffic/nat-switch.js";
+import { ReloadSwitch } from "../traffic/reload-switch.js";
+import type { TrafficSwitch } from "../traffic/traffic-switch.js";
 import { ContainerNginx, HostNginx, type NginxController } from "../nginx/controller.js";
 import { defaultUpstreamName } from "../nginx/upstream.js";
 import { ReleaseStore } from "../state/releases.js";
@@ -14,6 +17,7 @@ export interface ServiceContext {
   store: ReleaseStore;
   nginx: NginxController;
   upstreamName: string;
+  traffic: TrafficSwitch;
 }
 
 export function serviceContext(
@@ -35,12 +39,23 @@ export function serviceContext(
     (config.nginx.container
       ? new ContainerNginx(docker, config.nginx.container, config.nginx)
       : new HostNginx(config.nginx));
+  const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
+  const site = { service: name, upstreamName, upstreamFile: config.nginx.upstream_file, nginx };
+  const traffic =
+    config.switch.mode === "nat"
+      ? new NatSwitch(site, {
+          port: stablePort(name, config.switch.port),
+          iptables: config.switch.iptables,
+          conntrack: config.switch.conntrack,
+        })
+      : new ReloadSwitch(site);
   return {
     name,
     config,
     store: new ReleaseStore(agent.state_dir, name, config.keep_releases),
     nginx,
-    upstreamName: config.nginx.upstream_name ?? defaultUpstreamName(name),
+    upstreamName,
+    traffic,
   };
 }
 

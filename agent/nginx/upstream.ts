@@ -33,3 +33,18 @@ export function readUpstreamMarker(text: string): { colour: "blue" | "green"; re
 export function defaultUpstreamName(service: string): string {
   return `greenlight_${service.replace(/-/g, "_")}`;
 }
+
+/**
+ * NAT mode: nginx always proxies to one stable address; the kernel rule behind it moves between colours, so
+ * nginx is written and reloaded once, never on a deploy.
+ */
+export function renderStableUpstream(service: string, upstreamName: string, stableAddress: string): string {
+  return [
+    `# greenlight: service=${service} switch=nat`,
+    "# Managed by greenlight-agent; traffic moves between colours below nginx, by a NAT rule.",
+    `upstream ${upstreamName} {`,
+    `    server ${stableAddress} max_fails=0;`,
+    "}",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,109 @@
+import { execFile } from "node:child_process";
+import { GreenlightError } from "../../shared/errors.js";
+import { renderStableUpstream } from "../nginx/upstream.js";
+import { PARENT_CHAIN, iptables, iptablesOrThrow, parseDnatRule, serviceChain } from "./iptables.js";
+import { applyUpstream, type UpstreamSite } from "./reload-switch.js";
+import type { SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "./traffic-switch.js";
+import { readFile } from "node:fs/promises";
+
+export interface NatOptions {
+  /** The stable port nginx proxies to, on the gateway address of the service's network. */
+  port: number;
+  iptables: string;
+  conntrack: string;
+}
+
+/**
+ * Switches below nginx: nginx proxies to `gateway:port` with no upstream keep-alive, and one kernel DNAT rule
+ * sends each new connection to the live colour. The rule is replaced in one step (`iptables -R`), never
+ * flushed and re-added, so there is no instant without a rule. nginx is not reloaded on a deploy, so the
+ * clients' idle keep-alive connections are never closed under them.
+ */
+export class NatSwitch implements TrafficSwitch {
+  readonly mode = "nat";
+  private readonly chain: string;
+
+  constructor(
+    private readonly site: UpstreamSite,
+    private readonly options: NatOptions,
+  ) {
+    this.chain = serviceChain(site.service);
+  }
+
+  async current(): Promise<SwitchState | undefined> {
+    const listing = await iptables(this.options.iptables, ["-S", this.chain]);
+    if (listing.code !== 0) return undefined;
+    const rule = parseDnatRule(listing.output);
+    const match = /^greenlight:[^:]+:(blue|green):(\S+)$/.exec(rule?.comment ?? "");
+    if (!rule || !match?.[1] || !match[2]) return undefined;
+    return { colour: match[1] as "blue" | "green", release: match[2], address: rule.destination };
+  }
+
+  async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
+    const started = Date.now();
+    const stable = `${target.gateway}:${this.options.port}`;
+    await this.ensureChains(stable);
+    const rule = [
+      "-p",
+      "tcp",
+      "-m",
+      "comment",
+      "--comment",
+      `greenlight:${this.site.service}:${target.colour}:${target.release}`,
+      "-j",
+      "DNAT",
+      "--to-destination",
+      target.address,
+    ];
+    const existing = parseDnatRule(await iptablesOrThrow(this.options.iptables, ["-S", this.chain]));
+    await iptablesOrThrow(
+      this.options.iptables,
+      existing ? ["-R", this.chain, "1", ...rule] : ["-A", this.chain, ...rule],
+    );
+    const after = await this.current();
+    if (after?.address !== target.address) {
+      throw new GreenlightError(
+        "SWITCH_FAILED",
+        `the NAT rule for ${this.site.service} did not take (reads ${after?.address ?? "none"})`,
+      );
+    }
+    log.debug(`NAT ${stable} → ${target.address} (${target.colour})`);
+    // nginx itself changes only when the stable address does: the first deploy, or a new network.
+    const content = renderStableUpstream(this.site.service, this.site.upstreamName, stable);
+    const onDisk = await readFile(this.site.upstreamFile, "utf8").catch(() => "");
+    if (onDisk !== content) {
+      log.info(`pointing nginx at the stable address ${stable} (one reload, not repeated on later deploys)`);
+      await applyUpstream(this.site, content, log);
+    }
+    return { confirmMs: Date.now() - started };
+  }
+
+  async forget(oldAddress: string): Promise<void> {
+    const [ip, port] = oldAddress.split(":");
+    if (!ip || !port) return;
+    // Finished flows linger in conntrack; a container that later gets the same address must not inherit them.
+    await new Promise<void>((resolve) => {
+      execFile(
+        this.options.conntrack,
+        ["-D", "-p", "tcp", "--reply-src", ip, "--reply-port-src", port],
+        { timeout: 5000 },
+        () => resolve(),
+      );
+    });
+  }
+
+  private async ensureChains(stable: string): Promise<void> {
+    const bin = this.options.iptables;
+    const [gateway, port] = stable.split(":") as [string, string];
+    for (const chain of [PARENT_CHAIN, this.chain]) {
+      if ((await iptables(bin, ["-S", chain])).code !== 0) await iptablesOrThrow(bin, ["-N", chain]);
+    }
+    if ((await iptables(bin, ["-C", "OUTPUT", "-j", PARENT_CHAIN])).code !== 0) {
+      await iptablesOrThrow(bin, ["-I", "OUTPUT", "1", "-j", PARENT_CHAIN]);
+    }
+    const jump = ["-d", `${gateway}/32`, "-p", "tcp", "-m", "tcp", "--dport", port, "-j", this.chain];
+    if ((await iptables(bin, ["-C", PARENT_CHAIN, ...jump])).code !== 0) {
+      await iptablesOrThrow(bin, ["-A", PARENT_CHAIN, ...jump]);
+    }
+  }
+}
