@@ -53,7 +53,7 @@ const HealthConfig = z
 const SwitchConfig = z
   .object({
     /** nat: a kernel rule below nginx moves between colours (no reload per deploy); reload: rewrite + reload. */
-    mode: z.enum(["nat", "reload"]).default("nat"),
+    mode: z.enum(["nat", "reload"]).optional(),
     /** NAT mode's stable port on the network gateway; derived from the service name when absent. */
     port: z.number().int().min(1024).max(65535).optional(),
     iptables: z.string().default("iptables"),
@@ -85,9 +85,21 @@ const ServiceConfig = z
     lock_timeout: duration.default(600_000),
     labels: z.record(z.string(), z.string()).default({}),
     nginx: NginxConfig,
-    switch: SwitchConfig.default({ mode: "nat", iptables: "iptables", conntrack: "conntrack" }),
+    switch: SwitchConfig.default({ iptables: "iptables", conntrack: "conntrack" }),
   })
-  .strict();
+  .strict()
+  .transform((service, ctx) => {
+    // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.
+    const mode = service.switch.mode ?? (service.nginx.container ? "reload" : "nat");
+    if (mode === "nat" && service.nginx.container) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["switch", "mode"],
+        message: "NAT mode needs nginx on the host; with nginx.container use switch.mode: reload",
+      });
+    }
+    return { ...service, switch: { ...service.switch, mode } };
+  });
 
 const RegistryAuth = z
   .object({

@@ -216,6 +216,9 @@ export async function runRelease(
     failedStep = "drain";
     if (previous) {
       await timed("drain", async () => {
+        log.info(
+          `draining ${live?.colour}: waiting for its in-flight requests (deadline ${formatDuration(ctx.config.drain)})`,
+        );
         const outcome = await drainConnections(previous.pid, ctx.config.port, ctx.config.drain, (open) =>
           log.info(`${open} request(s) still in flight on ${live?.colour}`),
         );
@@ -224,6 +227,9 @@ export async function runRelease(
       });
       failedStep = "stop";
       await timed("stop", async () => {
+        log.info(
+          `stopping ${ctx.name}-${live?.colour} (${ctx.config.stop_signal}, grace ${formatDuration(ctx.config.stop_grace)})`,
+        );
         await removeContainer(docker, previous.id, ctx.config.stop_grace);
         await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
         log.info(`stopped and removed ${ctx.name}-${live?.colour}`);

@@ -40,7 +40,6 @@ export class NatSwitch implements TrafficSwitch {
   }
 
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
-    const started = Date.now();
     const stable = `${target.gateway}:${this.options.port}`;
     await this.ensureChains(stable);
     const rule = [
@@ -55,7 +54,9 @@ export class NatSwitch implements TrafficSwitch {
       "--to-destination",
       target.address,
     ];
-    const existing = parseDnatRule(await iptablesOrThrow(this.options.iptables, ["-S", this.chain]));
+    const listing = await iptablesOrThrow(this.options.iptables, ["-S", this.chain]);
+    const existing = parseDnatRule(listing);
+    const switchStarted = Date.now();
     await iptablesOrThrow(
       this.options.iptables,
       existing ? ["-R", this.chain, "1", ...rule] : ["-A", this.chain, ...rule],
@@ -67,15 +68,21 @@ export class NatSwitch implements TrafficSwitch {
         `the NAT rule for ${this.site.service} did not take (reads ${after?.address ?? "none"})`,
       );
     }
+    const confirmMs = Date.now() - switchStarted;
     log.debug(`NAT ${stable} → ${target.address} (${target.colour})`);
     // nginx itself changes only when the stable address does: the first deploy, or a new network.
     const content = renderStableUpstream(this.site.service, this.site.upstreamName, stable);
     const onDisk = await readFile(this.site.upstreamFile, "utf8").catch(() => "");
     if (onDisk !== content) {
       log.info(`pointing nginx at the stable address ${stable} (one reload, not repeated on later deploys)`);
-      await applyUpstream(this.site, content, log);
+      try {
+        await applyUpstream(this.site, content, log);
+      } catch (error) {
+        await this.restoreRule(listing);
+        throw error;
+      }
     }
-    return { confirmMs: Date.now() - started };
+    return { confirmMs };
   }
 
   async forget(oldAddress: string): Promise<void> {
@@ -90,6 +97,17 @@ export class NatSwitch implements TrafficSwitch {
         () => resolve(),
       );
     });
+  }
+
+  /** Puts back the rule a failed switch replaced (or removes the one it added). */
+  private async restoreRule(previousListing: string): Promise<void> {
+    const previous = /^-A \S+ (.*--to-destination \S+.*)$/m.exec(previousListing)?.[1];
+    if (previous) {
+      const args = previous.match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, "")) ?? [];
+      await iptablesOrThrow(this.options.iptables, ["-R", this.chain, "1", ...args]);
+    } else {
+      await iptables(this.options.iptables, ["-F", this.chain]);
+    }
   }
 
   private async ensureChains(stable: string): Promise<void> {

@@ -35,6 +35,12 @@ export const STANDARD_LOAD: LoadStream[] = [
   { name: "5s requests", path: "/cgi-bin/slow?5", connections: 2, timeoutSeconds: 15 },
 ];
 
+/** The standard load plus clients that idle 100 ms between requests on kept-alive connections. */
+export const FULL_LOAD: LoadStream[] = [
+  ...STANDARD_LOAD,
+  { name: "paced keep-alive", path: "/cgi-bin/v", connections: 20, pauseMs: 100 },
+];
+
 // wrk's Lua hooks: a POST body to echo, a body check, an optional pause, and a last line with the mismatches.
 function script(stream: LoadStream): string {
   return `

@@ -1,0 +1,28 @@
+// Bundles each entry point into one self-contained ESM file in dist/ (committed: a GitHub Action runs from the
+// repository as checked out, with no install step).
+import { build } from "esbuild";
+import { existsSync } from "node:fs";
+
+const entries = [
+  { in: "agent/main.ts", out: "greenlight-agent" },
+  { in: "action/cli.ts", out: "greenlight" },
+  { in: "action/main.ts", out: "action" },
+].filter((entry) => existsSync(entry.in));
+
+await build({
+  entryPoints: entries,
+  outdir: "dist",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  legalComments: "none",
+  // ssh2 (pulled in by dockerode for ssh:// hosts, which the agent never uses) has optional native parts.
+  external: ["cpu-features", "*.node"],
+  alias: { ssh2: "./scripts/stubs/ssh2.cjs" },
+  banner: {
+    // CommonJS dependencies (dockerode, ws) call require(); give the ESM bundle one.
+    js: "#!/usr/bin/env node\nimport { createRequire as __greenlightRequire } from 'node:module';\nconst require = __greenlightRequire(import.meta.url);\nimport { fileURLToPath as __greenlightPath } from 'node:url';\nconst __filename = __greenlightPath(import.meta.url);\nconst __dirname = __greenlightPath(new URL('.', import.meta.url));",
+  },
+  logLevel: "warning",
+});
