@@ -19,6 +19,8 @@ const leaf = (folder, forbidden) => ({
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "coverage/**"] },
   js.configs.recommended,
+  { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
+  { files: ["scripts/**/*.mjs", "eslint.config.js"], languageOptions: { globals: { console: "readonly", process: "readonly" } } },
   ...tseslint.configs.recommended,
   {
     rules: {
