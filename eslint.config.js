@@ -20,7 +20,10 @@ export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "coverage/**"] },
   js.configs.recommended,
   { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
-  { files: ["scripts/**/*.mjs", "eslint.config.js"], languageOptions: { globals: { console: "readonly", process: "readonly" } } },
+  {
+    files: ["scripts/**/*.mjs", "eslint.config.js"],
+    languageOptions: { globals: { console: "readonly", process: "readonly" } },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

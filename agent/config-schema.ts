@@ -124,10 +124,19 @@ export const AgentConfigSchema = z
         socket: "/var/run/docker.sock",
       }),
     registries: z.record(z.string(), RegistryAuth).default({}),
-    services: z.record(z.string().regex(SERVICE_NAME, "service names are a-z, 0-9, _ and -"), ServiceConfig),
+    services: z.record(z.string(), ServiceConfig),
   })
   .strict()
   .superRefine((config, ctx) => {
+    for (const name of Object.keys(config.services)) {
+      if (!SERVICE_NAME.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name],
+          message: `"${name}" is not a service name: use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)`,
+        });
+      }
+    }
     const seen = new Map<number, string>();
     for (const [name, service] of Object.entries(config.services)) {
       if (service.switch.mode !== "nat") continue;

@@ -62352,7 +62352,7 @@ var HealthConfig = external_exports.object({
 }).strict();
 var SwitchConfig = external_exports.object({
   /** nat: a kernel rule below nginx moves between colours (no reload per deploy); reload: rewrite + reload. */
-  mode: external_exports.enum(["nat", "reload"]).default("nat"),
+  mode: external_exports.enum(["nat", "reload"]).optional(),
   /** NAT mode's stable port on the network gateway; derived from the service name when absent. */
   port: external_exports.number().int().min(1024).max(65535).optional(),
   iptables: external_exports.string().default("iptables"),
@@ -62378,8 +62378,18 @@ var ServiceConfig = external_exports.object({
   lock_timeout: duration3.default(6e5),
   labels: external_exports.record(external_exports.string(), external_exports.string()).default({}),
   nginx: NginxConfig,
-  switch: SwitchConfig.default({ mode: "nat", iptables: "iptables", conntrack: "conntrack" })
-}).strict();
+  switch: SwitchConfig.default({ iptables: "iptables", conntrack: "conntrack" })
+}).strict().transform((service, ctx) => {
+  const mode = service.switch.mode ?? (service.nginx.container ? "reload" : "nat");
+  if (mode === "nat" && service.nginx.container) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["switch", "mode"],
+      message: "NAT mode needs nginx on the host; with nginx.container use switch.mode: reload"
+    });
+  }
+  return { ...service, switch: { ...service.switch, mode } };
+});
 var RegistryAuth = external_exports.object({
   username: external_exports.string(),
   password: external_exports.string().optional(),
@@ -62395,8 +62405,17 @@ var AgentConfigSchema = external_exports.object({
     socket: "/var/run/docker.sock"
   }),
   registries: external_exports.record(external_exports.string(), RegistryAuth).default({}),
-  services: external_exports.record(external_exports.string().regex(SERVICE_NAME, "service names are a-z, 0-9, _ and -"), ServiceConfig)
+  services: external_exports.record(external_exports.string(), ServiceConfig)
 }).strict().superRefine((config2, ctx) => {
+  for (const name of Object.keys(config2.services)) {
+    if (!SERVICE_NAME.test(name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["services", name],
+        message: `"${name}" is not a service name: use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)`
+      });
+    }
+  }
   const seen = /* @__PURE__ */ new Map();
   for (const [name, service] of Object.entries(config2.services)) {
     if (service.switch.mode !== "nat") continue;
@@ -62793,7 +62812,7 @@ function condensePullProgress(report, everyMs = 1e3) {
   const layers = /* @__PURE__ */ new Map();
   let lastReport = 0;
   return (event) => {
-    if (!event.id || !event.status) {
+    if (!event.id || !event.status || event.status.startsWith("Pulling from")) {
       if (event.status && !event.error) report(event.status);
       return;
     }
@@ -62975,7 +62994,7 @@ function prune(records, keep, liveId) {
 // agent/docker/connections.ts
 import { readFile as readFile4 } from "node:fs/promises";
 var OPEN_STATES = /* @__PURE__ */ new Set(["01", "03"]);
-function countIn(table, port) {
+function countInTable(table, port) {
   const portHex = port.toString(16).toUpperCase().padStart(4, "0");
   let count = 0;
   for (const line of table.split("\n").slice(1)) {
@@ -62990,7 +63009,7 @@ async function countOpenConnections(pid, port) {
   let total = 0;
   for (const family of ["tcp", "tcp6"]) {
     try {
-      total += countIn(await readFile4(`/proc/${pid}/net/${family}`, "utf8"), port);
+      total += countInTable(await readFile4(`/proc/${pid}/net/${family}`, "utf8"), port);
     } catch (error62) {
       if (error62.code !== "ENOENT") throw error62;
     }
@@ -63372,7 +63391,6 @@ var NatSwitch = class {
     return { colour: match[1], release: match[2], address: rule.destination };
   }
   async switchTo(target, log) {
-    const started = Date.now();
     const stable = `${target.gateway}:${this.options.port}`;
     await this.ensureChains(stable);
     const rule = [
@@ -63387,7 +63405,9 @@ var NatSwitch = class {
       "--to-destination",
       target.address
     ];
-    const existing = parseDnatRule(await iptablesOrThrow(this.options.iptables, ["-S", this.chain]));
+    const listing = await iptablesOrThrow(this.options.iptables, ["-S", this.chain]);
+    const existing = parseDnatRule(listing);
+    const switchStarted = Date.now();
     await iptablesOrThrow(
       this.options.iptables,
       existing ? ["-R", this.chain, "1", ...rule] : ["-A", this.chain, ...rule]
@@ -63399,14 +63419,20 @@ var NatSwitch = class {
         `the NAT rule for ${this.site.service} did not take (reads ${after?.address ?? "none"})`
       );
     }
+    const confirmMs = Date.now() - switchStarted;
     log.debug(`NAT ${stable} \u2192 ${target.address} (${target.colour})`);
     const content = renderStableUpstream(this.site.service, this.site.upstreamName, stable);
     const onDisk = await readFile8(this.site.upstreamFile, "utf8").catch(() => "");
     if (onDisk !== content) {
       log.info(`pointing nginx at the stable address ${stable} (one reload, not repeated on later deploys)`);
-      await applyUpstream(this.site, content, log);
+      try {
+        await applyUpstream(this.site, content, log);
+      } catch (error62) {
+        await this.restoreRule(listing);
+        throw error62;
+      }
     }
-    return { confirmMs: Date.now() - started };
+    return { confirmMs };
   }
   async forget(oldAddress) {
     const [ip, port] = oldAddress.split(":");
@@ -63419,6 +63445,16 @@ var NatSwitch = class {
         () => resolve()
       );
     });
+  }
+  /** Puts back the rule a failed switch replaced (or removes the one it added). */
+  async restoreRule(previousListing) {
+    const previous = /^-A \S+ (.*--to-destination \S+.*)$/m.exec(previousListing)?.[1];
+    if (previous) {
+      const args = previous.match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, "")) ?? [];
+      await iptablesOrThrow(this.options.iptables, ["-R", this.chain, "1", ...args]);
+    } else {
+      await iptables(this.options.iptables, ["-F", this.chain]);
+    }
   }
   async ensureChains(stable) {
     const bin = this.options.iptables;
@@ -63844,6 +63880,9 @@ async function runRelease(agent, docker, ctx, request2, sink) {
     failedStep = "drain";
     if (previous) {
       await timed("drain", async () => {
+        log.info(
+          `draining ${live?.colour}: waiting for its in-flight requests (deadline ${formatDuration(ctx.config.drain)})`
+        );
         const outcome = await drainConnections(
           previous.pid,
           ctx.config.port,
@@ -63855,6 +63894,9 @@ async function runRelease(agent, docker, ctx, request2, sink) {
       });
       failedStep = "stop";
       await timed("stop", async () => {
+        log.info(
+          `stopping ${ctx.name}-${live?.colour} (${ctx.config.stop_signal}, grace ${formatDuration(ctx.config.stop_grace)})`
+        );
         await removeContainer(docker, previous.id, ctx.config.stop_grace);
         await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
         log.info(`stopped and removed ${ctx.name}-${live?.colour}`);

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 // /proc/net/tcp state column: 01 ESTABLISHED, 03 SYN_RECV. Requests in flight hold one of these on the server side.
 const OPEN_STATES = new Set(["01", "03"]);
 
-function countIn(table: string, port: number): number {
+export function countInTable(table: string, port: number): number {
   const portHex = port.toString(16).toUpperCase().padStart(4, "0");
   let count = 0;
   for (const line of table.split("\n").slice(1)) {
@@ -23,7 +23,7 @@ export async function countOpenConnections(pid: number, port: number): Promise<n
   let total = 0;
   for (const family of ["tcp", "tcp6"]) {
     try {
-      total += countIn(await readFile(`/proc/${pid}/net/${family}`, "utf8"), port);
+      total += countInTable(await readFile(`/proc/${pid}/net/${family}`, "utf8"), port);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }

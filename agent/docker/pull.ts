@@ -35,7 +35,8 @@ export function condensePullProgress(
   const layers = new Map<string, { current: number; total: number; done: boolean }>();
   let lastReport = 0;
   return (event) => {
-    if (!event.id || !event.status) {
+    // "Pulling from <repo>" carries the tag as its id: a header, not a layer.
+    if (!event.id || !event.status || event.status.startsWith("Pulling from")) {
       if (event.status && !event.error) report(event.status);
       return;
     }

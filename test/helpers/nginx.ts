@@ -1,6 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "./run.js";
+import { stat } from "node:fs/promises";
+import { buildNginxImage } from "../fixtures/nginx-image.js";
+import { docker, run } from "./run.js";
 import { freePort, waitFor } from "./ports.js";
 
 export interface PrivateNginx {
@@ -10,8 +12,98 @@ export interface PrivateNginx {
   conf: string;
   upstreamFile: string;
   /** The `nginx:` block of a service's agent config for this instance. */
-  agentConfig: { upstream_file: string; test: string[]; reload: string[]; pid_file: string };
+  agentConfig: Record<string, unknown>;
   stop(): Promise<void>;
+}
+
+function proxyConfig(opts: {
+  pid: string;
+  tmp: string;
+  errorLog: string;
+  include: string;
+  listen: string;
+  upstreamName: string;
+}) {
+  return `worker_processes 2;
+pid ${opts.pid};
+error_log ${opts.errorLog} warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${opts.tmp}/body;
+  proxy_temp_path ${opts.tmp}/proxy;
+  fastcgi_temp_path ${opts.tmp}/fastcgi;
+  uwsgi_temp_path ${opts.tmp}/uwsgi;
+  scgi_temp_path ${opts.tmp}/scgi;
+  include ${opts.include};
+  server {
+    listen ${opts.listen};
+    location / {
+      proxy_pass http://${opts.upstreamName};
+      proxy_read_timeout 60s;
+    }
+  }
+}
+`;
+}
+
+let nginxImage: Promise<string> | undefined;
+
+/**
+ * nginx in a container, as in seed 002: the upstream file is bind-mounted into it as a single file, so a
+ * rename on the host would go unseen by the container (and a rename inside it fails with EBUSY).
+ */
+export async function startContainerNginx(
+  dir: string,
+  service: string,
+  upstreamName = `greenlight_${service}`,
+): Promise<PrivateNginx & { inode(): Promise<number> }> {
+  nginxImage ??= buildNginxImage();
+  const image = await nginxImage;
+  const port = await freePort();
+  await mkdir(dir, { recursive: true });
+  const upstreamFile = join(dir, `${service}.upstream.conf`);
+  await writeFile(upstreamFile, `upstream ${upstreamName} { server 127.0.0.1:9 max_fails=0; }\n`);
+  const conf = join(dir, "nginx.conf");
+  await writeFile(
+    conf,
+    proxyConfig({
+      pid: "/run/nginx.pid",
+      tmp: "/tmp",
+      errorLog: "stderr",
+      include: "/etc/nginx/conf.d/*.conf",
+      listen: "80",
+      upstreamName,
+    }),
+  );
+  const name = `${service}-proxy`;
+  await docker(
+    "run",
+    "-d",
+    "--name",
+    name,
+    "-p",
+    `127.0.0.1:${port}:80`,
+    "-v",
+    `${conf}:/etc/nginx/nginx.conf:ro`,
+    "-v",
+    `${upstreamFile}:/etc/nginx/conf.d/${service}.upstream.conf`,
+    image,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor("nginx in its container", async () => ((await fetch(url)).status > 0 ? true : undefined));
+  return {
+    dir,
+    port,
+    url,
+    conf,
+    upstreamFile,
+    agentConfig: { upstream_file: upstreamFile, container: name },
+    inode: async () => (await stat(upstreamFile)).ino,
+    stop: async () => {
+      await docker("rm", "-f", name).catch(() => undefined);
+    },
+  };
 }
 
 function nginxArgs(dir: string): string[] {
@@ -36,27 +128,14 @@ export async function startNginx(
   const conf = join(dir, "nginx.conf");
   await writeFile(
     conf,
-    `worker_processes 2;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  include ${dir}/conf.d/*.conf;
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://${upstreamName};
-      proxy_read_timeout 60s;
-    }
-  }
-}
-`,
+    proxyConfig({
+      pid: `${dir}/nginx.pid`,
+      tmp: `${dir}/tmp`,
+      errorLog: `${dir}/error.log`,
+      include: `${dir}/conf.d/*.conf`,
+      listen: `127.0.0.1:${port}`,
+      upstreamName,
+    }),
   );
   await run("nginx", nginxArgs(dir));
   const url = `http://127.0.0.1:${port}`;

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
-import { startNginx, type PrivateNginx } from "./nginx.js";
+import { startContainerNginx, startNginx, type PrivateNginx } from "./nginx.js";
 import { docker } from "./run.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -25,6 +25,8 @@ export interface SiteOptions {
   health?: { path?: string; interval?: string; timeout?: string };
   drain?: string;
   extra?: Record<string, unknown>;
+  /** Run nginx in a container with the upstream file bind-mounted, instead of a host nginx. */
+  nginxInContainer?: boolean;
 }
 
 /**
@@ -43,7 +45,9 @@ export class Site {
   static async start(options: SiteOptions): Promise<Site> {
     const dir = await mkdtemp(join(tmpdir(), "greenlight-site-"));
     const service = `t${randomBytes(3).toString("hex")}`;
-    const nginx = await startNginx(join(dir, "nginx"), service);
+    const nginx = options.nginxInContainer
+      ? await startContainerNginx(join(dir, "nginx"), service)
+      : await startNginx(join(dir, "nginx"), service);
     const config = {
       id: "test-agent",
       state_dir: join(dir, "state"),

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseConfig } from "../../agent/config.js";
+import { GreenlightError } from "../../shared/errors.js";
+
+const valid = `id: web-1
+listen: 127.0.0.1:7350
+state_dir: /var/lib/greenlight
+services:
+  web:
+    image: 127.0.0.1:5000/web
+    port: 8080
+    env: { KEY: value, COUNT: 3 }
+    volumes: ["/srv/web/uploads:/data"]
+    health: { path: /healthz, interval: 1s, timeout: 60s }
+    drain: 30s
+    nginx:
+      upstream_file: /etc/nginx/conf.d/web.upstream.conf
+      test: ["nginx", "-t"]
+      reload: ["nginx", "-s", "reload"]
+`;
+
+function problemsOf(text: string): { path: string; line?: number; message: string }[] {
+  try {
+    parseConfig(text);
+  } catch (error) {
+    assert.ok(error instanceof GreenlightError);
+    assert.equal(error.code, "CONFIG_INVALID");
+    return (error.details?.problems ?? []) as { path: string; line?: number; message: string }[];
+  }
+  assert.fail("expected the config to be refused");
+}
+
+test("the documented config loads with durations in milliseconds and sane defaults", () => {
+  const config = parseConfig(valid);
+  const web = config.services.web;
+  assert.ok(web);
+  assert.equal(web.health.interval, 1000);
+  assert.equal(web.health.timeout, 60_000);
+  assert.equal(web.drain, 30_000);
+  assert.equal(web.env.COUNT, "3");
+  assert.equal(web.switch.mode, "nat");
+  assert.equal(web.stop_signal, "SIGTERM");
+});
+
+test("each mistake is named by key path and line", () => {
+  const broken = valid
+    .replace("drain: 30s", "drain: thirty")
+    .replace("port: 8080", "port: 80800")
+    .replace("image: 127.0.0.1:5000/web", "image: 127.0.0.1:5000/web:latest");
+  const problems = problemsOf(broken);
+  const byPath = new Map(problems.map((p) => [p.path, p]));
+  assert.equal(byPath.get("services.web.drain")?.line, 11);
+  assert.match(byPath.get("services.web.drain")?.message ?? "", /not a duration/);
+  assert.equal(byPath.get("services.web.port")?.line, 7);
+  assert.match(byPath.get("services.web.image")?.message ?? "", /without tag/);
+});
+
+test("unknown keys are refused rather than ignored", () => {
+  const problems = problemsOf(valid.replace("drain: 30s", "drian: 30s"));
+  assert.ok(
+    problems.some((p) => p.path === "services.web" && /drian/.test(p.message)),
+    JSON.stringify(problems),
+  );
+});
+
+test("NAT mode with nginx in a container is refused with the fix", () => {
+  const text =
+    valid.replace("      test:", "      container: proxy\n      test:") + "    switch: { mode: nat }\n";
+  const problems = problemsOf(text);
+  assert.ok(
+    problems.some((p) => p.path === "services.web.switch.mode" && /switch.mode: reload/.test(p.message)),
+  );
+});
+
+test("nginx in a container defaults to reload mode", () => {
+  const config = parseConfig(valid.replace("      test:", "      container: proxy\n      test:"));
+  assert.equal(config.services.web?.switch.mode, "reload");
+});
+
+test("a service name that could escape a path or inject nginx config is refused", () => {
+  const problems = problemsOf(valid.replace("  web:", '  "../web":'));
+  assert.ok(problems.some((p) => /not a service name/.test(p.message)));
+});

@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { countInTable } from "../../agent/docker/connections.js";
+import { condensePullProgress } from "../../agent/docker/pull.js";
+import { acquireServiceLock } from "../../agent/engine/lock.js";
+import { rollbackTarget } from "../../agent/engine/rollback.js";
+import { readUpstreamMarker, renderUpstream } from "../../agent/nginx/upstream.js";
+import { generationReplaced } from "../../agent/nginx/workers.js";
+import { restoreNginxFile, writeNginxFile } from "../../agent/nginx/write-file.js";
+import { ReleaseStore, type ReleaseRecord } from "../../agent/state/releases.js";
+import { parseDnatRule, serviceChain } from "../../agent/traffic/iptables.js";
+
+test("the upstream names one server, never marked down, and carries a marker reconcile can read", () => {
+  const text = renderUpstream({
+    service: "web",
+    upstreamName: "greenlight_web",
+    colour: "green",
+    release: "7",
+    address: "172.17.0.3:8080",
+  });
+  assert.match(text, /server 172\.17\.0\.3:8080 max_fails=0;/);
+  assert.doesNotMatch(text, /keepalive/);
+  assert.deepEqual(readUpstreamMarker(text), { colour: "green", release: "7" });
+});
+
+test("a reload is confirmed only when every old worker is gone or shutting down and a new one serves", () => {
+  const before = [10, 11];
+  assert.equal(
+    generationReplaced(before, [
+      { pid: 10, shuttingDown: false },
+      { pid: 11, shuttingDown: false },
+    ]),
+    false,
+  );
+  assert.equal(
+    generationReplaced(before, [
+      { pid: 10, shuttingDown: true },
+      { pid: 11, shuttingDown: false },
+      { pid: 12, shuttingDown: false },
+    ]),
+    false,
+  );
+  assert.equal(
+    generationReplaced(before, [
+      { pid: 10, shuttingDown: true },
+      { pid: 11, shuttingDown: true },
+    ]),
+    false,
+  );
+  assert.equal(
+    generationReplaced(before, [
+      { pid: 10, shuttingDown: true },
+      { pid: 12, shuttingDown: false },
+    ]),
+    true,
+  );
+});
+
+test("open connections are counted on the server's port, established or half-open only", () => {
+  const table = [
+    "  sl  local_address rem_address   st",
+    "   0: 0100007F:1F90 00000000:0000 0A", // listening on 8080
+    "   1: 030011AC:1F90 010011AC:9C40 01", // established on 8080
+    "   2: 030011AC:1F90 010011AC:9C41 06", // time-wait
+    "   3: 030011AC:1F90 010011AC:9C42 03", // syn-recv
+    "   4: 030011AC:0050 010011AC:9C43 01", // established on another port
+  ].join("\n");
+  assert.equal(countInTable(table, 8080), 2);
+});
+
+test("pull progress is condensed to layer counts", () => {
+  const lines: string[] = [];
+  const report = condensePullProgress((line) => lines.push(line), 60_000);
+  report({ status: "Pulling from web", id: "v1" });
+  report({ status: "Downloading", id: "a", progressDetail: { current: 1, total: 2 * 1024 * 1024 } });
+  report({ status: "Pull complete", id: "b" });
+  report({ status: "Pull complete", id: "a" });
+  report({ status: "Status: Downloaded newer image" });
+  assert.ok(lines.length <= 4, lines.join("\n"));
+  assert.ok(
+    lines.some((l) => /^3\/3 layers/.test(l) || /^2\/2 layers/.test(l)),
+    lines.join("\n"),
+  );
+});
+
+test("a bind-mounted file is rewritten in place, keeping its inode, and restored the same way", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "gl-write-"));
+  const file = join(dir, "web.upstream.conf");
+  await writeFile(file, "old\n");
+  const inode = (await stat(file)).ino;
+  const written = await writeNginxFile(file, "new\n", true);
+  assert.equal(written.method, "in-place");
+  assert.equal((await stat(file)).ino, inode);
+  assert.equal(await readFile(file, "utf8"), "new\n");
+  await restoreNginxFile(file, written);
+  assert.equal(await readFile(file, "utf8"), "old\n");
+  const renamed = await writeNginxFile(file, "renamed\n");
+  assert.equal(renamed.method, "rename");
+  assert.notEqual((await stat(file)).ino, inode);
+});
+
+function record(id: string, status: ReleaseRecord["status"], digest?: string): ReleaseRecord {
+  return {
+    id,
+    deployId: `d${id}`,
+    kind: "deploy",
+    image: "r/web:x",
+    colour: "blue",
+    status,
+    startedAt: "",
+    by: {},
+    ...(digest ? { digest } : {}),
+  };
+}
+
+test("rollback goes to the last release that served before the live one, pinned by digest", () => {
+  const state = {
+    nextId: 5,
+    live: { colour: "blue" as const, release: "4" },
+    records: [
+      record("1", "retired", "sha256:aaa1111"),
+      record("2", "retired", "sha256:bbb2222"),
+      record("3", "failed", "sha256:ccc"),
+      record("4", "live", "sha256:ddd"),
+    ],
+  };
+  assert.equal(rollbackTarget(state, "r/web").record.id, "2");
+  assert.equal(rollbackTarget(state, "r/web").image, "r/web@sha256:bbb2222");
+  assert.equal(rollbackTarget(state, "r/web", "1").record.id, "1");
+  assert.equal(rollbackTarget(state, "r/web", "aaa1111").record.id, "1");
+  assert.throws(() => rollbackTarget(state, "r/web", "3"), /NO_RELEASE|no release/);
+  assert.throws(() => rollbackTarget(state, "r/web", "4"), /already live/);
+});
+
+test("history keeps the last N releases that served, and the live one", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "gl-state-"));
+  const store = new ReleaseStore(dir, "web", 2);
+  for (let i = 1; i <= 5; i += 1) {
+    await store.update((s) => {
+      s.records.push(record(String(i), i === 5 ? "live" : "retired", `sha256:${i}`));
+      s.live = { colour: "blue", release: String(i) };
+    });
+  }
+  assert.deepEqual(
+    (await store.history()).map((r) => r.id),
+    ["4", "5"],
+  );
+});
+
+test("the service lock serializes holders and takes over a lock left by a dead process", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "gl-lock-"));
+  const first = await acquireServiceLock(dir, "web", "d1", { timeoutMs: 1000 });
+  await assert.rejects(
+    acquireServiceLock(dir, "web", "d2", { timeoutMs: 200 }),
+    /DEPLOY_IN_PROGRESS|still holds/,
+  );
+  await first.release();
+  const second = await acquireServiceLock(dir, "web", "d2", { timeoutMs: 200 });
+  await second.release();
+  await writeFile(
+    join(dir, "locks", "web.lock"),
+    JSON.stringify({ pid: 2 ** 22 + 7, deployId: "dead", since: "" }),
+  );
+  const third = await acquireServiceLock(dir, "web", "d3", { timeoutMs: 200 });
+  await third.release();
+});
+
+test("the NAT rule is read back from iptables -S", () => {
+  const listing =
+    '-N GL-abc\n-A GL-abc -p tcp -m comment --comment "greenlight:web:green:7" -j DNAT --to-destination 172.17.0.3:8080';
+  assert.deepEqual(parseDnatRule(listing), {
+    destination: "172.17.0.3:8080",
+    comment: "greenlight:web:green:7",
+  });
+  assert.ok(serviceChain("a".repeat(63)).length <= 28);
+});
