@@ -112,6 +112,22 @@ const RegistryAuth = z
     message: "set password or password_file",
   });
 
+const TrustedKey = z
+  .object({
+    /** Shown in logs, the audit log and release history. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/),
+    public_key_file: z.string().optional(),
+    public_key: z.string().optional(),
+    /** Services this key may act on; all when absent. */
+    services: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine((key) => (key.public_key_file === undefined) !== (key.public_key === undefined), {
+    message: "set exactly one of public_key_file or public_key",
+  });
+
+const Tls = z.object({ cert: z.string(), key: z.string() }).strict();
+
 export const AgentConfigSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, . _ -"),
@@ -124,6 +140,11 @@ export const AgentConfigSchema = z
         socket: "/var/run/docker.sock",
       }),
     registries: z.record(z.string(), RegistryAuth).default({}),
+    tls: Tls.optional(),
+    trust: z
+      .object({ keys: z.array(TrustedKey).default([]) })
+      .strict()
+      .default({ keys: [] }),
     services: z.record(z.string(), ServiceConfig),
   })
   .strict()

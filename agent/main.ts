@@ -7,10 +7,12 @@ import { connectDocker } from "./docker/client.js";
 import { Engine } from "./engine/engine.js";
 import type { EventInput } from "./state/event-log.js";
 import { formatHistory } from "./history-table.js";
+import { runDaemon } from "./run.js";
 
 const HELP = `greenlight-agent — the server side of greenlight
 
 Usage:
+  greenlight-agent run       --config FILE            serve signed requests over WebSocket
   greenlight-agent deploy    --config FILE --service NAME --image REF [--json]
   greenlight-agent rollback  --config FILE --service NAME [--to RELEASE|DIGEST] [--json]
   greenlight-agent history   --config FILE --service NAME [--json]
@@ -66,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       `config ok: agent ${config.id}, ${Object.keys(config.services).length} service(s)\n`,
     );
+    return EXIT.ok;
+  }
+  if (command === "run") {
+    await runDaemon(required(values, "config"), config);
     return EXIT.ok;
   }
   const engine = new Engine(config, connectDocker(config.docker.socket));

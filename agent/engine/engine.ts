@@ -1,9 +1,9 @@
 import type Docker from "dockerode";
 import { asGreenlightError } from "../../shared/errors.js";
-import type { DeployResult } from "../../shared/events.js";
+import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import type { AgentConfig, ServiceConfig } from "../config-schema.js";
 import type { NginxController } from "../nginx/controller.js";
-import { DeployLog } from "../state/event-log.js";
+import { DeployLog, readDeployLog } from "../state/event-log.js";
 import type { ReleaseRecord } from "../state/releases.js";
 import { assertImageAllowed, newDeployId, runRelease } from "./deploy.js";
 import { acquireServiceLock } from "./lock.js";
@@ -23,6 +23,8 @@ export interface DeployOptions {
  * `DeployLog` so each one is streamed, kept on disk, and ends with exactly one result.
  */
 export class Engine {
+  private readonly active = new Map<string, { service: string; log: DeployLog }>();
+
   constructor(
     private config: AgentConfig,
     readonly docker: Docker,
@@ -89,6 +91,21 @@ export class Engine {
     return follow(log, done, sink);
   }
 
+  /** A running or recent deploy of `service`, live; an older one read back from disk. */
+  async findDeploy(
+    service: string,
+    deployId: string,
+  ): Promise<{ live: DeployLog } | { events: DeployEvent[]; result?: DeployResult } | undefined> {
+    const active = this.active.get(deployId);
+    if (active) return active.service === service ? { live: active.log } : undefined;
+    return readDeployLog(this.config.state_dir, service, deployId);
+  }
+
+  /** Deploys still running, for graceful shutdown. */
+  running(): Promise<DeployResult>[] {
+    return [...this.active.values()].filter((a) => !a.log.result).map((a) => a.log.done);
+  }
+
   async history(serviceName: string): Promise<ReleaseRecord[]> {
     return this.service(serviceName).store.history();
   }
@@ -113,7 +130,8 @@ export class Engine {
     intro?: string,
   ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
     const deployId = options.deployId ?? newDeployId();
-    const log = await DeployLog.open(this.config.state_dir, deployId);
+    const log = await DeployLog.open(this.config.state_dir, ctx.name, deployId);
+    this.active.set(deployId, { service: ctx.name, log });
     if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
     const done = runRelease(
       this.config,
@@ -135,6 +153,8 @@ export class Engine {
       })
       .then(async (result) => {
         await log.finish(result);
+        // Kept a while for clients that re-attach; the disk copy serves later ones.
+        setTimeout(() => this.active.delete(deployId), 10 * 60_000).unref();
         return result;
       });
     return { log, done };

@@ -14,6 +14,11 @@ export class DeployLog {
   readonly events: DeployEvent[] = [];
   result: DeployResult | undefined;
   private readonly listeners = new Set<(entry: LogEntry) => void>();
+  private settle: (result: DeployResult) => void = () => undefined;
+  /** Resolves with the result once the deploy has ended. */
+  readonly done = new Promise<DeployResult>((resolve) => {
+    this.settle = resolve;
+  });
   private readonly file: WriteStream;
 
   private constructor(
@@ -24,8 +29,8 @@ export class DeployLog {
     this.file.on("error", () => undefined);
   }
 
-  static async open(stateDir: string, deployId: string): Promise<DeployLog> {
-    const dir = join(stateDir, "deploys");
+  static async open(stateDir: string, service: string, deployId: string): Promise<DeployLog> {
+    const dir = join(stateDir, "deploys", service);
     await mkdir(dir, { recursive: true, mode: 0o750 });
     return new DeployLog(deployId, join(dir, `${deployId}.jsonl`));
   }
@@ -44,6 +49,7 @@ export class DeployLog {
   async finish(result: DeployResult): Promise<void> {
     this.result = result;
     this.emit({ type: "result", result });
+    this.settle(result);
     await new Promise<void>((resolve) => this.file.end(resolve));
   }
 
@@ -61,11 +67,13 @@ export class DeployLog {
 /** Reads a finished (or interrupted) deploy's log back from disk. */
 export async function readDeployLog(
   stateDir: string,
+  service: string,
   deployId: string,
 ): Promise<{ events: DeployEvent[]; result?: DeployResult } | undefined> {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(deployId)) return undefined;
   let text: string;
   try {
-    text = await readFile(join(stateDir, "deploys", `${deployId}.jsonl`), "utf8");
+    text = await readFile(join(stateDir, "deploys", service, `${deployId}.jsonl`), "utf8");
   } catch {
     return undefined;
   }

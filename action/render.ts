@@ -1,0 +1,69 @@
+import type { DeployEvent, DeployResult } from "../shared/events.js";
+import { formatEvent, formatResult } from "../shared/format-event.js";
+import type { Command, StatusMessage } from "../shared/protocol.js";
+import { formatDuration } from "../shared/duration.js";
+import type { Renderer } from "./client.js";
+import { sanitizeLine } from "./sanitize.js";
+
+export type Write = (line: string) => void;
+
+/** Plain text, one line per event: elapsed time, step, message; the container's own lines indented. */
+export function plainRenderer(
+  write: Write,
+  options: { prefix?: string; debug?: boolean } = {},
+): Renderer & { result(result: DeployResult): void } {
+  const startedAt = Date.now();
+  const prefix = options.prefix ? `[${options.prefix}] ` : "";
+  return {
+    accepted: (deployId: string, command: Command) => write(`${prefix}${command} accepted as ${deployId}`),
+    event: (event: DeployEvent) => {
+      if (event.level === "debug" && !options.debug) return;
+      write(`${prefix}${formatEvent({ ...event, message: sanitizeLine(event.message) }, startedAt)}`);
+    },
+    reconnecting: (attempt: number, delayMs: number, reason: string) =>
+      write(
+        `${prefix}connection lost (${sanitizeLine(reason)}); reconnecting in ${formatDuration(delayMs)} (attempt ${attempt})`,
+      ),
+    result: (result: DeployResult) => write(`${prefix}${sanitizeLine(formatResult(result))}`),
+  };
+}
+
+/** JSON lines: every event and the result as they come, for machines. */
+export function jsonRenderer(write: Write): Renderer & { result(result: DeployResult): void } {
+  return {
+    accepted: (deployId, command) => write(JSON.stringify({ type: "accepted", deployId, command })),
+    event: (event) => write(JSON.stringify({ type: "event", ...event })),
+    reconnecting: (attempt, delayMs, reason) =>
+      write(JSON.stringify({ type: "reconnecting", attempt, delayMs, reason })),
+    result: (result) => write(JSON.stringify({ type: "result", ...result })),
+  };
+}
+
+export function formatStatus(status: StatusMessage): string {
+  const lines = [
+    `${status.service}: ${status.live ? `release ${status.live.release} live (${status.live.colour})` : "nothing deployed"}`,
+  ];
+  const rows = [...status.releases]
+    .reverse()
+    .map((r) => [
+      r.id,
+      r.kind,
+      r.status,
+      (r.digest ?? "").replace(/^sha256:/, "").slice(0, 12) || "-",
+      r.startedAt.replace("T", " ").slice(0, 19),
+      r.by.actor ?? r.by.key ?? "-",
+      r.durationMs !== undefined ? formatDuration(r.durationMs) : "-",
+      r.error ? (r.error.split(":")[0] ?? "") : "",
+    ]);
+  const header = ["RELEASE", "KIND", "STATUS", "DIGEST", "STARTED (UTC)", "BY", "TOOK", "ERROR"];
+  const table = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
+  for (const row of table)
+    lines.push(
+      row
+        .map((cell, i) => sanitizeLine(cell).padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    );
+  return lines.join("\n");
+}

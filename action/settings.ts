@@ -1,0 +1,118 @@
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { parseDuration } from "../shared/duration.js";
+import { GreenlightError } from "../shared/errors.js";
+import { COMMANDS, type Command } from "../shared/protocol.js";
+
+export interface ClientSettings {
+  command: Command | "keygen" | "help";
+  agents: string[];
+  agentId?: string;
+  keyPem?: string;
+  service?: string;
+  image?: string;
+  to?: string;
+  deployId?: string;
+  ca?: Buffer;
+  insecure: boolean;
+  json: boolean;
+  debug: boolean;
+  timeoutMs: number;
+  out?: string;
+}
+
+const options = {
+  agent: { type: "string", multiple: true },
+  "agent-id": { type: "string" },
+  key: { type: "string" },
+  service: { type: "string" },
+  image: { type: "string" },
+  to: { type: "string" },
+  "deploy-id": { type: "string" },
+  ca: { type: "string" },
+  insecure: { type: "boolean" },
+  json: { type: "boolean" },
+  debug: { type: "boolean" },
+  timeout: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+async function readKey(file: string | undefined, env: Env): Promise<string | undefined> {
+  if (file) {
+    try {
+      return await readFile(file, "utf8");
+    } catch (error) {
+      throw new GreenlightError("USAGE", `cannot read the key file ${file}: ${(error as Error).message}`);
+    }
+  }
+  // GREENLIGHT_KEY holds the PEM itself, as CI secrets do; GREENLIGHT_KEY_FILE a path.
+  if (env.GREENLIGHT_KEY?.includes("PRIVATE KEY")) return env.GREENLIGHT_KEY;
+  if (env.GREENLIGHT_KEY_FILE) return readKey(env.GREENLIGHT_KEY_FILE, {});
+  return undefined;
+}
+
+/** Flags first, then GREENLIGHT_* environment variables; every problem is a USAGE error that says what to pass. */
+export async function readSettings(argv: string[], env: Env = process.env): Promise<ClientSettings> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true });
+  } catch (error) {
+    throw new GreenlightError("USAGE", `${(error as Error).message} (see greenlight --help)`);
+  }
+  const { values, positionals } = parsed;
+  const word = positionals[0];
+  if (values.help || !word)
+    return { command: "help", agents: [], insecure: false, json: false, debug: false, timeoutMs: 0 };
+  if (word !== "keygen" && !(COMMANDS as readonly string[]).includes(word)) {
+    throw new GreenlightError(
+      "USAGE",
+      `unknown command "${word}"; use deploy, rollback, status, attach or keygen`,
+    );
+  }
+  const timeoutText = values.timeout ?? env.GREENLIGHT_TIMEOUT ?? "15m";
+  const timeoutMs = parseDuration(timeoutText);
+  if (timeoutMs === undefined)
+    throw new GreenlightError("USAGE", `--timeout "${timeoutText}" is not a duration (e.g. 10m)`);
+  const caFile = values.ca ?? env.GREENLIGHT_CA;
+  let ca: Buffer | undefined;
+  if (caFile) {
+    ca = await readFile(caFile).catch((error: Error) => {
+      throw new GreenlightError("USAGE", `cannot read the CA file ${caFile}: ${error.message}`);
+    });
+  }
+  const agents = (
+    values.agent ?? (env.GREENLIGHT_AGENT ?? env.GREENLIGHT_AGENTS ?? "").split(/[\s,]+/)
+  ).filter(Boolean);
+  const settings: ClientSettings = {
+    command: word as Command | "keygen",
+    agents,
+    agentId: values["agent-id"] ?? env.GREENLIGHT_AGENT_ID,
+    keyPem: word === "keygen" ? undefined : await readKey(values.key, env),
+    service: values.service ?? env.GREENLIGHT_SERVICE,
+    image: values.image ?? env.GREENLIGHT_IMAGE,
+    to: values.to ?? env.GREENLIGHT_TO,
+    deployId: values["deploy-id"] ?? env.GREENLIGHT_DEPLOY_ID,
+    ca,
+    insecure: values.insecure ?? env.GREENLIGHT_INSECURE === "true",
+    json: values.json ?? false,
+    debug: values.debug ?? false,
+    timeoutMs,
+    out: values.out,
+  };
+  const need = (ok: unknown, what: string) => {
+    if (!ok) throw new GreenlightError("USAGE", `${settings.command} needs ${what}`);
+  };
+  if (settings.command === "keygen") {
+    need(settings.out, "--out PATH");
+    return settings;
+  }
+  need(settings.agents.length > 0, "--agent wss://host:7350 (or GREENLIGHT_AGENT)");
+  need(settings.keyPem, "--key FILE (or GREENLIGHT_KEY holding the PEM)");
+  need(settings.service, "--service NAME (or GREENLIGHT_SERVICE)");
+  if (settings.command === "deploy") need(settings.image, "--image REF (or GREENLIGHT_IMAGE)");
+  if (settings.command === "attach") need(settings.deployId, "--deploy-id ID");
+  return settings;
+}

@@ -1,0 +1,30 @@
+import { GreenlightError } from "../../shared/errors.js";
+import { isServiceName } from "../../shared/names.js";
+import type { RequestClaims } from "../../shared/protocol.js";
+import type { AgentConfig } from "../config-schema.js";
+import type { TrustedKey } from "./trust.js";
+
+/**
+ * What a verified key may do: act on a configured service it is allowed, deploy only images of that service's
+ * repository. Checked before any lock is taken or anything touched.
+ */
+export function authorize(claims: RequestClaims, key: TrustedKey, config: AgentConfig): void {
+  if (!isServiceName(claims.service) || !config.services[claims.service]) {
+    throw new GreenlightError(
+      "UNKNOWN_SERVICE",
+      `no service named "${claims.service.slice(0, 64)}" on this agent`,
+    );
+  }
+  if (key.services && !key.services.includes(claims.service)) {
+    throw new GreenlightError(
+      "POLICY_SERVICE_NOT_ALLOWED",
+      `key ${key.name} may not act on service ${claims.service}`,
+    );
+  }
+  if (claims.cmd === "deploy" && !claims.image) {
+    throw new GreenlightError("INVALID_ARGUMENT", "a deploy request needs an image");
+  }
+  if (claims.cmd === "attach" && !claims.deployId) {
+    throw new GreenlightError("INVALID_ARGUMENT", "an attach request needs a deploy id");
+  }
+}

@@ -1,0 +1,87 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { readFileSync } from "node:fs";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import { MAX_FRAME_BYTES, PING_INTERVAL_MS } from "../../shared/limits.js";
+import type { AgentConfig } from "../config-schema.js";
+import { ConnectionGuard, ReplayCache } from "./guard.js";
+import { runSession, type SessionDeps } from "./session.js";
+
+export interface AgentServer {
+  address(): { host: string; port: number };
+  close(): Promise<void>;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const at = listen.lastIndexOf(":");
+  return {
+    host: listen.slice(0, at).replace(/^\[|\]$/g, "") || "127.0.0.1",
+    port: Number(listen.slice(at + 1)),
+  };
+}
+
+function refuse(socket: Duplex, status: string, reason: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
+}
+
+/** The WebSocket endpoint: TLS when configured, limits checked before the upgrade, heartbeats to drop dead peers. */
+export async function startAgentServer(
+  config: AgentConfig,
+  deps: Omit<SessionDeps, "guard" | "replays">,
+): Promise<AgentServer> {
+  const guard = new ConnectionGuard();
+  const replays = new ReplayCache();
+  const handler = (_req: IncomingMessage, res: import("node:http").ServerResponse) => {
+    res.writeHead(426, { "content-type": "text/plain" }).end("greenlight agent: connect with a WebSocket\n");
+  };
+  const server: Server = config.tls
+    ? createHttpsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handler)
+    : createHttpServer(handler);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  server.on("upgrade", (req, socket, head) => {
+    const address = req.socket.remoteAddress ?? "unknown";
+    const refusal = guard.refusal(address);
+    if (refusal) {
+      refuse(socket, "429 Too Many Requests", refusal);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      alive.set(ws, true);
+      ws.on("pong", () => alive.set(ws, true));
+      ws.on("error", () => undefined);
+      runSession(ws, address, { ...deps, guard, replays });
+    });
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, PING_INTERVAL_MS);
+  heartbeat.unref();
+
+  const { host, port } = parseListen(config.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    address: () => {
+      const bound = server.address();
+      return typeof bound === "object" && bound ? { host: bound.address, port: bound.port } : { host, port };
+    },
+    close: async () => {
+      clearInterval(heartbeat);
+      for (const ws of wss.clients) ws.close(1001, "agent shutting down");
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import { GreenlightError, asGreenlightError, closeCodeFor, type ErrorCode } from "../../shared/errors.js";
+import type { DeployEvent, DeployResult } from "../../shared/events.js";
+import { MAX_BUFFERED_BYTES, PROTOCOL_VERSION, REQUEST_DEADLINE_MS } from "../../shared/limits.js";
+import { RequestMessage, type AgentMessage, type RequestClaims } from "../../shared/protocol.js";
+import { verifyRequest } from "../../shared/signing.js";
+import type { Engine } from "../engine/engine.js";
+import type { DeployLog } from "../state/event-log.js";
+import type { ConnectionGuard, ReplayCache } from "./guard.js";
+import { authorize } from "./policy.js";
+import { releaseSummaries } from "./status.js";
+import type { TrustedKey } from "./trust.js";
+
+export interface SessionDeps {
+  engine: Engine;
+  keys: () => Map<string, TrustedKey>;
+  guard: ConnectionGuard;
+  replays: ReplayCache;
+  log: (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
+}
+
+function send(ws: WebSocket, message: AgentMessage): void {
+  if (ws.readyState !== ws.OPEN) return;
+  if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    // A reader this slow is dropped rather than buffered without bound; it re-attaches from its last seq.
+    ws.terminate();
+    return;
+  }
+  ws.send(JSON.stringify(message));
+}
+
+function reject(ws: WebSocket, error: GreenlightError): void {
+  send(ws, { type: "error", code: error.code, message: error.message });
+  ws.close(closeCodeFor(error.code), error.code);
+}
+
+const AUTH_CODES = new Set<ErrorCode>([
+  "AUTH_MALFORMED",
+  "AUTH_BAD_SIGNATURE",
+  "AUTH_UNKNOWN_KEY",
+  "AUTH_WRONG_AUDIENCE",
+  "AUTH_BAD_NONCE",
+  "AUTH_EXPIRED",
+  "AUTH_NOT_YET_VALID",
+  "AUTH_REPLAYED",
+  "PROTOCOL_ERROR",
+]);
+
+/** One connection: hello with a fresh nonce, exactly one signed request, then its answer or stream. */
+export function runSession(ws: WebSocket, address: string, deps: SessionDeps): void {
+  const settlePending = deps.guard.open(address);
+  const nonce = randomBytes(24).toString("base64url");
+  const agentId = deps.engine.agentConfig.id;
+  send(ws, { type: "hello", agentId, protocol: PROTOCOL_VERSION, nonce });
+  const deadline = setTimeout(() => {
+    deps.guard.failed(address);
+    reject(ws, new GreenlightError("AUTH_TIMEOUT", `no valid request within ${REQUEST_DEADLINE_MS / 1000}s`));
+  }, REQUEST_DEADLINE_MS);
+  ws.on("close", () => {
+    clearTimeout(deadline);
+    settlePending();
+  });
+  ws.once("message", (data, isBinary) => {
+    clearTimeout(deadline);
+    void handleRequest(ws, address, nonce, isBinary ? undefined : data.toString(), deps)
+      .catch((error: unknown) => {
+        const failure = asGreenlightError(error);
+        if (AUTH_CODES.has(failure.code)) deps.guard.failed(address);
+        deps.log("warn", "request refused", { address, code: failure.code, reason: failure.message });
+        reject(ws, failure);
+      })
+      .finally(settlePending);
+  });
+}
+
+async function handleRequest(
+  ws: WebSocket,
+  address: string,
+  nonce: string,
+  text: string | undefined,
+  deps: SessionDeps,
+): Promise<void> {
+  let message: RequestMessage;
+  try {
+    message = RequestMessage.parse(JSON.parse(text ?? ""));
+  } catch {
+    throw new GreenlightError(
+      "PROTOCOL_ERROR",
+      'expected one JSON text frame {"type":"request","token":"…"}',
+    );
+  }
+  const engine = deps.engine;
+  const keys = deps.keys();
+  const { claims, key } = await verifyRequest(message.token, {
+    audience: engine.agentConfig.id,
+    nonce,
+    findKey: (kid) => keys.get(kid),
+  });
+  if (!deps.replays.remember(claims.jti, claims.exp)) {
+    throw new GreenlightError("AUTH_REPLAYED", "this request was already used");
+  }
+  authorize(claims, key, engine.agentConfig);
+  const by = identity(claims, key.name);
+  deps.log("info", "request accepted", {
+    address,
+    key: key.name,
+    cmd: claims.cmd,
+    service: claims.service,
+    ...by,
+  });
+  switch (claims.cmd) {
+    case "status": {
+      const ctx = engine.service(claims.service);
+      const state = await ctx.store.read();
+      send(ws, {
+        type: "status",
+        service: claims.service,
+        live: state.live,
+        releases: releaseSummaries(state.records),
+      });
+      ws.close(1000);
+      return;
+    }
+    case "deploy": {
+      const started = await engine.startDeploy(claims.service, claims.image ?? "", { by });
+      send(ws, {
+        type: "accepted",
+        deployId: started.log.deployId,
+        command: "deploy",
+        service: claims.service,
+      });
+      streamLive(ws, started.log, 0);
+      return;
+    }
+    case "rollback": {
+      const started = await engine.startRollback(claims.service, claims.to, { by });
+      send(ws, {
+        type: "accepted",
+        deployId: started.log.deployId,
+        command: "rollback",
+        service: claims.service,
+      });
+      streamLive(ws, started.log, 0);
+      return;
+    }
+    case "attach": {
+      const deployId = claims.deployId ?? "";
+      const found = await engine.findDeploy(claims.service, deployId);
+      if (!found)
+        throw new GreenlightError(
+          "UNKNOWN_DEPLOY",
+          `no deploy ${deployId.slice(0, 64)} of ${claims.service}`,
+        );
+      send(ws, { type: "accepted", deployId, command: "attach", service: claims.service });
+      if ("live" in found) streamLive(ws, found.live, claims.fromSeq ?? 0);
+      else streamStored(ws, deployId, found.events, found.result, claims.fromSeq ?? 0);
+      return;
+    }
+  }
+}
+
+function identity(claims: RequestClaims, keyName: string): Record<string, string> {
+  const by: Record<string, string> = { key: keyName };
+  for (const [field, value] of Object.entries(claims.ci ?? {})) if (value) by[field] = value;
+  return by;
+}
+
+/** Events after `fromSeq`, then every new one as it happens, then the result; nothing in between is lost. */
+function streamLive(ws: WebSocket, log: DeployLog, fromSeq: number): void {
+  for (const event of log.events)
+    if (event.seq > fromSeq) send(ws, { type: "event", deployId: log.deployId, event });
+  if (log.result) {
+    finish(ws, log.result);
+    return;
+  }
+  const unsubscribe = log.subscribe((entry) => {
+    if (entry.type === "event") send(ws, { type: "event", deployId: log.deployId, event: entry.event });
+    else finish(ws, entry.result);
+  });
+  // The deploy belongs to the agent: a client that leaves stops listening, the deploy goes on.
+  ws.on("close", unsubscribe);
+}
+
+function streamStored(
+  ws: WebSocket,
+  deployId: string,
+  events: DeployEvent[],
+  result: DeployResult | undefined,
+  fromSeq: number,
+): void {
+  for (const event of events) if (event.seq > fromSeq) send(ws, { type: "event", deployId, event });
+  if (result) finish(ws, result);
+  else {
+    const failure = new GreenlightError(
+      "INTERRUPTED",
+      "this deploy was interrupted by an agent restart; see the release history",
+    );
+    reject(ws, failure);
+  }
+}
+
+function finish(ws: WebSocket, result: DeployResult): void {
+  send(ws, { type: "result", result });
+  ws.close(1000, result.status);
+}

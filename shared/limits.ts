@@ -1,0 +1,26 @@
+/** Limits both sides agree on. Named so docs, tests and code cite the same numbers. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest WebSocket frame either side accepts: a signed request is ~1 KiB, an event at most ~9 KiB. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** A connection that has not sent a valid request this long after hello is closed. */
+export const REQUEST_DEADLINE_MS = 5_000;
+/** Longest lifetime (exp − iat) the agent accepts for a request. */
+export const MAX_TOKEN_LIFETIME_S = 300;
+/** Lifetime the client gives its requests. */
+export const TOKEN_LIFETIME_S = 120;
+/** Allowed clock difference between CI runner and server. */
+export const CLOCK_SKEW_S = 30;
+/** Connections that have not yet authenticated, at most, across all peers. */
+export const MAX_PENDING_CONNECTIONS = 64;
+/** Connections that have not yet authenticated, at most, from one address. */
+export const MAX_PENDING_PER_ADDRESS = 16;
+/** Rejected requests from one address per minute before it is refused outright for the rest of the minute. */
+export const MAX_FAILURES_PER_ADDRESS_PER_MINUTE = 30;
+/** The agent pings every client this often and drops one that did not answer the previous ping. */
+export const PING_INTERVAL_MS = 15_000;
+/** A client that buffers more than this is dropped; it can re-attach from its last sequence number. */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Token type, so no other JWT signed by the same key can be replayed as a greenlight request. */
+export const REQUEST_TYPE = "greenlight-request+jwt";
+export const SIGNING_ALGORITHM = "Ed25519";

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { generateSigningKeys } from "../../shared/signing.js";
+import { ROOT, type Site } from "./site.js";
+
+export interface RunningAgent {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export interface Keys {
+  privatePem: string;
+  publicPem: string;
+  privateFile: string;
+}
+
+export async function makeKeys(dir: string, name: string): Promise<Keys> {
+  const { privatePem, publicPem } = await generateSigningKeys();
+  const privateFile = join(dir, `${name}.key`);
+  await writeFile(privateFile, privatePem, { mode: 0o600 });
+  await writeFile(`${privateFile}.pub`, publicPem);
+  return { privatePem, publicPem, privateFile };
+}
+
+/** Writes the site's config with trust keys (and anything else) and starts `greenlight-agent run` on a free port. */
+export async function startDaemon(
+  site: Site,
+  trust: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Promise<RunningAgent> {
+  const config = { ...site.config, listen: "127.0.0.1:0", trust: { keys: trust }, ...extra };
+  await writeFile(site.configFile, stringify(config));
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "agent", "main.ts"), "run", "--config", site.configFile],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on [^:\s]+:(\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("exit", (code) => reject(new Error(`agent exited (${code}) before listening:\n${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => output,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+    kill: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
