@@ -69023,6 +69023,12 @@ async function verifyRequest(token, expect) {
   const parsed = RequestClaims.safeParse(payload);
   if (!parsed.success) {
     const issue2 = parsed.error.issues[0];
+    if (issue2?.path[0] === "cmd") {
+      throw new GreenlightError(
+        "UNKNOWN_COMMAND",
+        `unknown command; this agent knows ${COMMANDS.join(", ")}`
+      );
+    }
     throw new GreenlightError(
       "AUTH_MALFORMED",
       `request claims are invalid: ${issue2?.path.join(".") || "(claims)"}: ${issue2?.message ?? ""}`

@@ -14,7 +14,7 @@ import {
 import type { CryptoKey } from "jose";
 import { GreenlightError } from "./errors.js";
 import { CLOCK_SKEW_S, MAX_TOKEN_LIFETIME_S, REQUEST_TYPE, SIGNING_ALGORITHM } from "./limits.js";
-import { RequestClaims } from "./protocol.js";
+import { COMMANDS, RequestClaims } from "./protocol.js";
 
 export type PublicKey = CryptoKey;
 export type PrivateKey = CryptoKey;
@@ -113,6 +113,12 @@ export async function verifyRequest<K extends { key: PublicKey }>(
   const parsed = RequestClaims.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    if (issue?.path[0] === "cmd") {
+      throw new GreenlightError(
+        "UNKNOWN_COMMAND",
+        `unknown command; this agent knows ${COMMANDS.join(", ")}`,
+      );
+    }
     throw new GreenlightError(
       "AUTH_MALFORMED",
       `request claims are invalid: ${issue?.path.join(".") || "(claims)"}: ${issue?.message ?? ""}`,

@@ -5,8 +5,10 @@ import { docker } from "./run.js";
 
 export interface Stack {
   registry: Registry;
-  /** Builds and pushes a test-app image; returns its reference. */
+  /** Builds and pushes a test-app image once per set of options; returns its reference. */
   image(options: TestAppOptions): Promise<string>;
+  /** Resolves once the stack is up: a file's own root-level hooks may start before this one finishes. */
+  ready: Promise<void>;
 }
 
 /**
@@ -14,9 +16,9 @@ export interface Stack {
  * the suite, never skips it) and a private registry, started once per test file.
  */
 export function useStack(): Stack {
-  const stack = {} as Stack;
   const built = new Map<string, Promise<string>>();
-  before(async () => {
+  const stack = {} as Stack;
+  const start = async (): Promise<void> => {
     await docker("info", "--format", "{{.ServerVersion}}").catch((error: Error) => {
       throw new Error(`the Docker engine does not answer (run scripts/stack.sh): ${error.message}`);
     });
@@ -30,7 +32,11 @@ export function useStack(): Stack {
       }
       return ref;
     };
-  });
+  };
+  stack.ready = start();
+  // Failures surface through the hook below (and every `await stack.ready`), not as an unhandled rejection.
+  stack.ready.catch(() => undefined);
+  before(() => stack.ready);
   after(async () => {
     await stack.registry?.stop();
   });
