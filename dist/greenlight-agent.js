@@ -66272,9 +66272,12 @@ var Durations = external_exports.object({
   total: external_exports.number(),
   queue: external_exports.number().optional(),
   pull: external_exports.number().optional(),
+  start: external_exports.number().optional(),
   health: external_exports.number().optional(),
   switch: external_exports.number().optional(),
   drain: external_exports.number().optional(),
+  /** Upper bound on the time between the old colour's last request ending and the drain noticing it. */
+  drainTail: external_exports.number().optional(),
   stop: external_exports.number().optional()
 });
 var ResultStatus = external_exports.enum(["succeeded", "failed", "rolled_back"]);
@@ -66776,21 +66779,24 @@ function countInTable(table2, port) {
   return count;
 }
 async function countOpenConnections(pid, port) {
-  let total = 0;
-  for (const family of ["tcp", "tcp6"]) {
-    try {
-      total += countInTable(await readFile4(`/proc/${pid}/net/${family}`, "utf8"), port);
-    } catch (error62) {
-      if (error62.code !== "ENOENT") throw error62;
-    }
-  }
-  return total;
+  const counts = await Promise.all(
+    ["tcp", "tcp6"].map(async (family) => {
+      try {
+        return countInTable(await readFile4(`/proc/${pid}/net/${family}`, "utf8"), port);
+      } catch (error62) {
+        if (error62.code === "ENOENT") return 0;
+        throw error62;
+      }
+    })
+  );
+  return counts.reduce((sum, n) => sum + n, 0);
 }
 
 // agent/engine/drain.ts
-async function drainConnections(pid, port, deadlineMs, onProgress, pollMs = 25) {
+async function drainConnections(pid, port, deadlineMs, onProgress, pollMs = 10) {
   const started = Date.now();
   let zeroes = 0;
+  let lastOpenAt = started;
   let lastReported = -1;
   let lastReportAt = 0;
   for (; ; ) {
@@ -66798,17 +66804,32 @@ async function drainConnections(pid, port, deadlineMs, onProgress, pollMs = 25) 
     try {
       open5 = await countOpenConnections(pid, port);
     } catch {
-      return { drained: true, remaining: 0, elapsedMs: Date.now() - started };
+      return {
+        drained: true,
+        remaining: 0,
+        elapsedMs: Date.now() - started,
+        tailMs: Date.now() - lastOpenAt
+      };
     }
+    if (open5 > 0) lastOpenAt = Date.now();
     zeroes = open5 === 0 ? zeroes + 1 : 0;
-    if (zeroes >= 2) return { drained: true, remaining: 0, elapsedMs: Date.now() - started };
+    if (zeroes >= 2) {
+      return {
+        drained: true,
+        remaining: 0,
+        elapsedMs: Date.now() - started,
+        tailMs: Date.now() - lastOpenAt
+      };
+    }
     const now = Date.now();
     if (open5 > 0 && (open5 !== lastReported || now - lastReportAt > 1e3) && now - lastReportAt > 250) {
       onProgress(open5);
       lastReported = open5;
       lastReportAt = now;
     }
-    if (now - started >= deadlineMs) return { drained: false, remaining: open5, elapsedMs: now - started };
+    if (now - started >= deadlineMs) {
+      return { drained: false, remaining: open5, elapsedMs: now - started, tailMs: 0 };
+    }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
@@ -67162,7 +67183,7 @@ var NatSwitch = class {
   }
   async switchTo(target, log) {
     const stable = `${target.gateway}:${this.options.port}`;
-    await this.ensureChains(stable);
+    const listing = await this.ensureChains(stable);
     const rule = [
       "-p",
       "tcp",
@@ -67175,7 +67196,6 @@ var NatSwitch = class {
       "--to-destination",
       target.address
     ];
-    const listing = await iptablesOrThrow(this.options.iptables, ["-S", this.chain]);
     const existing = parseDnatRule(listing);
     const switchStarted = Date.now();
     await iptablesOrThrow(
@@ -67226,19 +67246,24 @@ var NatSwitch = class {
       await iptables(this.options.iptables, ["-F", this.chain]);
     }
   }
+  /**
+   * Creates what is missing of OUTPUT → GREENLIGHT → this service's chain, from one listing of the nat table
+   * (one iptables call when all is in place), and returns this chain's current rules.
+   */
   async ensureChains(stable) {
     const bin = this.options.iptables;
     const [gateway, port] = stable.split(":");
+    const table2 = await iptablesOrThrow(bin, ["-S"]);
+    const lines = new Set(table2.split("\n"));
     for (const chain of [PARENT_CHAIN, this.chain]) {
-      if ((await iptables(bin, ["-S", chain])).code !== 0) await iptablesOrThrow(bin, ["-N", chain]);
+      if (!lines.has(`-N ${chain}`)) await iptablesOrThrow(bin, ["-N", chain]);
     }
-    if ((await iptables(bin, ["-C", "OUTPUT", "-j", PARENT_CHAIN])).code !== 0) {
+    if (!lines.has(`-A OUTPUT -j ${PARENT_CHAIN}`))
       await iptablesOrThrow(bin, ["-I", "OUTPUT", "1", "-j", PARENT_CHAIN]);
-    }
     const jump = ["-d", `${gateway}/32`, "-p", "tcp", "-m", "tcp", "--dport", port, "-j", this.chain];
-    if ((await iptables(bin, ["-C", PARENT_CHAIN, ...jump])).code !== 0) {
+    if (!lines.has(`-A ${PARENT_CHAIN} ${jump.join(" ")}`))
       await iptablesOrThrow(bin, ["-A", PARENT_CHAIN, ...jump]);
-    }
+    return [...lines].filter((line) => line.startsWith(`-A ${this.chain} `)).join("\n");
   }
 };
 
@@ -67581,22 +67606,26 @@ async function runRelease(agent, docker, ctx, request2, sink) {
     release.digest = pulled.digest;
     failedStep = "start";
     log.at("start").info(`starting ${ctx.name}-${colour} (release ${releaseId})`);
-    fresh = await startColour(docker, {
-      service: ctx.name,
-      colour,
-      release: releaseId,
-      deployId: request2.deployId,
-      image: pulled.pinned,
-      port: ctx.config.port,
-      env: await serviceEnv(ctx.config),
-      volumes: ctx.config.volumes,
-      network: ctx.config.network,
-      memory: ctx.config.memory,
-      cpus: ctx.config.cpus,
-      stopSignal: ctx.config.stop_signal,
-      stopGraceMs: ctx.config.stop_grace,
-      labels: ctx.config.labels
-    });
+    const env = await serviceEnv(ctx.config);
+    fresh = await timed(
+      "start",
+      () => startColour(docker, {
+        service: ctx.name,
+        colour,
+        release: releaseId,
+        deployId: request2.deployId,
+        image: pulled.pinned,
+        port: ctx.config.port,
+        env,
+        volumes: ctx.config.volumes,
+        network: ctx.config.network,
+        memory: ctx.config.memory,
+        cpus: ctx.config.cpus,
+        stopSignal: ctx.config.stop_signal,
+        stopGraceMs: ctx.config.stop_grace,
+        labels: ctx.config.labels
+      })
+    );
     const address = `${fresh.ip}:${ctx.config.port}`;
     const freshGateway = fresh.gateway;
     log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
@@ -67659,6 +67688,7 @@ async function runRelease(agent, docker, ctx, request2, sink) {
           ctx.config.drain,
           (open5) => log.info(`${open5} request(s) still in flight on ${live?.colour}`)
         );
+        if (outcome.drained) durations.drainTail = outcome.tailMs;
         if (outcome.drained) log.info(`${live?.colour} drained in ${formatDuration(outcome.elapsedMs)}`);
         else log.warn(`drain deadline passed with ${outcome.remaining} connection(s) open; stopping anyway`);
       });

@@ -24447,9 +24447,12 @@ var Durations = external_exports.object({
   total: external_exports.number(),
   queue: external_exports.number().optional(),
   pull: external_exports.number().optional(),
+  start: external_exports.number().optional(),
   health: external_exports.number().optional(),
   switch: external_exports.number().optional(),
   drain: external_exports.number().optional(),
+  /** Upper bound on the time between the old colour's last request ending and the drain noticing it. */
+  drainTail: external_exports.number().optional(),
   stop: external_exports.number().optional()
 });
 var ResultStatus = external_exports.enum(["succeeded", "failed", "rolled_back"]);

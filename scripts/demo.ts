@@ -30,13 +30,19 @@ const site = await Site.start({ registry: registry.host, health: { interval: "25
 const keys = await makeKeys(site.dir, "ci");
 const agent = await startDaemon(site, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }]);
 say(`agent ${agent.url}, nginx ${site.nginx.url}, service ${site.service}`);
-const env = { GREENLIGHT_AGENT: agent.url, GREENLIGHT_KEY: keys.privatePem, GREENLIGHT_SERVICE: site.service };
+const env = {
+  GREENLIGHT_AGENT: agent.url,
+  GREENLIGHT_KEY: keys.privatePem,
+  GREENLIGHT_SERVICE: site.service,
+};
 
 let failed = 1;
 try {
   say(`greenlight deploy ${v1}`);
   if ((await greenlight(["deploy", "--image", v1], env)) !== 0) throw new Error("the v1 deploy failed");
-  say(`serving ${await site.servedVersion()}; starting load: ${FULL_LOAD.map((s) => `${s.connections} × ${s.name}`).join(", ")}`);
+  say(
+    `serving ${await site.servedVersion()}; starting load: ${FULL_LOAD.map((s) => `${s.connections} × ${s.name}`).join(", ")}`,
+  );
   const load = await startLoad(site.nginx.url, FULL_LOAD);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   say(`greenlight deploy ${v2} (under load)`);

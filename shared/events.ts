@@ -35,9 +35,12 @@ export const Durations = z.object({
   total: z.number(),
   queue: z.number().optional(),
   pull: z.number().optional(),
+  start: z.number().optional(),
   health: z.number().optional(),
   switch: z.number().optional(),
   drain: z.number().optional(),
+  /** Upper bound on the time between the old colour's last request ending and the drain noticing it. */
+  drainTail: z.number().optional(),
   stop: z.number().optional(),
 });
 export type Durations = z.infer<typeof Durations>;

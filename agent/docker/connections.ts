@@ -20,13 +20,16 @@ export function countInTable(table: string, port: number): number {
  * side of the old colour, which stays true whatever rewrote addresses on the way (NAT, docker-proxy).
  */
 export async function countOpenConnections(pid: number, port: number): Promise<number> {
-  let total = 0;
-  for (const family of ["tcp", "tcp6"]) {
-    try {
-      total += countInTable(await readFile(`/proc/${pid}/net/${family}`, "utf8"), port);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-  }
-  return total;
+  // Both tables, read at once: each read walks the namespace's sockets, TIME_WAIT ones included.
+  const counts = await Promise.all(
+    ["tcp", "tcp6"].map(async (family) => {
+      try {
+        return countInTable(await readFile(`/proc/${pid}/net/${family}`, "utf8"), port);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+        throw error;
+      }
+    }),
+  );
+  return counts.reduce((sum, n) => sum + n, 0);
 }

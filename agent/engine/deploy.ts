@@ -143,22 +143,25 @@ export async function runRelease(
 
     failedStep = "start";
     log.at("start").info(`starting ${ctx.name}-${colour} (release ${releaseId})`);
-    fresh = await startColour(docker, {
-      service: ctx.name,
-      colour,
-      release: releaseId,
-      deployId: request.deployId,
-      image: pulled.pinned,
-      port: ctx.config.port,
-      env: await serviceEnv(ctx.config),
-      volumes: ctx.config.volumes,
-      network: ctx.config.network,
-      memory: ctx.config.memory,
-      cpus: ctx.config.cpus,
-      stopSignal: ctx.config.stop_signal,
-      stopGraceMs: ctx.config.stop_grace,
-      labels: ctx.config.labels,
-    });
+    const env = await serviceEnv(ctx.config);
+    fresh = await timed("start", () =>
+      startColour(docker, {
+        service: ctx.name,
+        colour,
+        release: releaseId,
+        deployId: request.deployId,
+        image: pulled.pinned,
+        port: ctx.config.port,
+        env,
+        volumes: ctx.config.volumes,
+        network: ctx.config.network,
+        memory: ctx.config.memory,
+        cpus: ctx.config.cpus,
+        stopSignal: ctx.config.stop_signal,
+        stopGraceMs: ctx.config.stop_grace,
+        labels: ctx.config.labels,
+      }),
+    );
     const address = `${fresh.ip}:${ctx.config.port}`;
     const freshGateway = fresh.gateway;
     log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
@@ -222,6 +225,7 @@ export async function runRelease(
         const outcome = await drainConnections(previous.pid, ctx.config.port, ctx.config.drain, (open) =>
           log.info(`${open} request(s) still in flight on ${live?.colour}`),
         );
+        if (outcome.drained) durations.drainTail = outcome.tailMs;
         if (outcome.drained) log.info(`${live?.colour} drained in ${formatDuration(outcome.elapsedMs)}`);
         else log.warn(`drain deadline passed with ${outcome.remaining} connection(s) open; stopping anyway`);
       });

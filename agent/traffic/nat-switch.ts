@@ -41,7 +41,7 @@ export class NatSwitch implements TrafficSwitch {
 
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
     const stable = `${target.gateway}:${this.options.port}`;
-    await this.ensureChains(stable);
+    const listing = await this.ensureChains(stable);
     const rule = [
       "-p",
       "tcp",
@@ -54,7 +54,6 @@ export class NatSwitch implements TrafficSwitch {
       "--to-destination",
       target.address,
     ];
-    const listing = await iptablesOrThrow(this.options.iptables, ["-S", this.chain]);
     const existing = parseDnatRule(listing);
     const switchStarted = Date.now();
     await iptablesOrThrow(
@@ -110,18 +109,23 @@ export class NatSwitch implements TrafficSwitch {
     }
   }
 
-  private async ensureChains(stable: string): Promise<void> {
+  /**
+   * Creates what is missing of OUTPUT → GREENLIGHT → this service's chain, from one listing of the nat table
+   * (one iptables call when all is in place), and returns this chain's current rules.
+   */
+  private async ensureChains(stable: string): Promise<string> {
     const bin = this.options.iptables;
     const [gateway, port] = stable.split(":") as [string, string];
+    const table = await iptablesOrThrow(bin, ["-S"]);
+    const lines = new Set(table.split("\n"));
     for (const chain of [PARENT_CHAIN, this.chain]) {
-      if ((await iptables(bin, ["-S", chain])).code !== 0) await iptablesOrThrow(bin, ["-N", chain]);
+      if (!lines.has(`-N ${chain}`)) await iptablesOrThrow(bin, ["-N", chain]);
     }
-    if ((await iptables(bin, ["-C", "OUTPUT", "-j", PARENT_CHAIN])).code !== 0) {
+    if (!lines.has(`-A OUTPUT -j ${PARENT_CHAIN}`))
       await iptablesOrThrow(bin, ["-I", "OUTPUT", "1", "-j", PARENT_CHAIN]);
-    }
     const jump = ["-d", `${gateway}/32`, "-p", "tcp", "-m", "tcp", "--dport", port, "-j", this.chain];
-    if ((await iptables(bin, ["-C", PARENT_CHAIN, ...jump])).code !== 0) {
+    if (!lines.has(`-A ${PARENT_CHAIN} ${jump.join(" ")}`))
       await iptablesOrThrow(bin, ["-A", PARENT_CHAIN, ...jump]);
-    }
+    return [...lines].filter((line) => line.startsWith(`-A ${this.chain} `)).join("\n");
   }
 }

@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { startContainerNginx, startNginx, type PrivateNginx } from "./nginx.js";
-import { docker } from "./run.js";
+import { PARENT_CHAIN, serviceChain } from "../../agent/traffic/iptables.js";
+import { docker, run } from "./run.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const AGENT_ENTRY = join(ROOT, "agent", "main.ts");
@@ -163,6 +164,7 @@ export class Site {
 
   async stop(): Promise<void> {
     await this.nginx.stop();
+    await removeNatChain(this.service);
     const names = await this.containers();
     for (const name of names) await docker("rm", "-f", name.split(":")[0] ?? "").catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
@@ -171,4 +173,18 @@ export class Site {
 
 export async function listDeployLogs(site: Site): Promise<string[]> {
   return readdir(join(site.dir, "state", "deploys")).catch(() => []);
+}
+
+/** Removes a service's NAT chain and the jump to it, so test runs leave the host's nat table as they found it. */
+export async function removeNatChain(service: string): Promise<void> {
+  const chain = serviceChain(service);
+  const listing = await run("iptables", ["-w", "5", "-t", "nat", "-S", PARENT_CHAIN]).catch(() => "");
+  for (const line of listing.split("\n")) {
+    if (!line.endsWith(`-j ${chain}`)) continue;
+    await run("iptables", ["-w", "5", "-t", "nat", "-D", ...line.replace(/^-A /, "").split(" ")]).catch(
+      () => "",
+    );
+  }
+  await run("iptables", ["-w", "5", "-t", "nat", "-F", chain]).catch(() => "");
+  await run("iptables", ["-w", "5", "-t", "nat", "-X", chain]).catch(() => "");
 }

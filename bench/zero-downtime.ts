@@ -1,0 +1,139 @@
+// Deploys N times under the same sustained load with greenlight (both switch modes) and the baselines, and
+// prints what each cost in failed requests and time. Usage: npm run bench:zero-downtime -- [--deploys 20]
+import { parseArgs } from "node:util";
+import { spawn } from "node:child_process";
+import { buildTestApp } from "../test/fixtures/test-app.js";
+import { FULL_LOAD, startLoad, type LoadReport } from "../test/helpers/load.js";
+import { startRegistry } from "../test/helpers/registry.js";
+import {
+  greenlight,
+  naive,
+  reloadThenStop,
+  twoPort,
+  type DeployTiming,
+  type Strategy,
+} from "./strategies.js";
+import { median, ms, table } from "./table.js";
+
+const { values } = parseArgs({
+  options: { deploys: { type: "string", default: "20" }, only: { type: "string" } },
+});
+const deploys = Number(values.deploys);
+const strategies: Strategy[] = [
+  greenlight("nat"),
+  greenlight("reload"),
+  naive,
+  twoPort,
+  reloadThenStop,
+].filter((s) => !values.only || s.name.includes(values.only));
+
+interface Outcome {
+  strategy: string;
+  timings: DeployTiming[];
+  load: LoadReport;
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+async function latency(url: string): Promise<{ p50: number; p99: number }> {
+  // wrk --latency prints the distribution; static files keep the app's own time out of the comparison.
+  const output = await new Promise<string>((resolve) => {
+    let text = "";
+    const child = spawn("wrk", ["-t1", "-c8", "-d5s", "--latency", `${url}/index.html`]);
+    child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    child.on("close", () => resolve(text));
+  });
+  const parse = (pct: string) => {
+    const match = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(output);
+    if (!match) return Number.NaN;
+    const scale = { us: 0.001, ms: 1, s: 1000 }[match[2] as "us" | "ms" | "s"];
+    return Number(match[1]) * scale;
+  };
+  return { p50: parse("50"), p99: parse("99") };
+}
+
+const registry = await startRegistry();
+const images = await Promise.all([
+  buildTestApp(registry.host, { version: "v1" }),
+  buildTestApp(registry.host, { version: "v2" }),
+]);
+const outcomes: Outcome[] = [];
+const latencies: { strategy: string; p50: number; p99: number }[] = [];
+try {
+  for (const strategy of strategies) {
+    progress(`${strategy.name}: ${deploys} deploys under load`);
+    const target = await strategy.setup(registry.host, images[0] ?? "");
+    if (strategy.name.startsWith("greenlight"))
+      latencies.push({ strategy: strategy.name, ...(await latency(target.url)) });
+    const load = await startLoad(target.url, FULL_LOAD);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const timings: DeployTiming[] = [];
+    for (let i = 0; i < deploys; i += 1) {
+      timings.push(await target.deploy(images[(i + 1) % 2] ?? ""));
+      progress(`  deploy ${i + 1}/${deploys}: ${ms(timings.at(-1)?.totalMs ?? Number.NaN)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    outcomes.push({ strategy: strategy.name, timings, load: await load.stop() });
+    await target.teardown();
+  }
+} finally {
+  await registry.stop();
+}
+
+const overhead = (t: DeployTiming) =>
+  t.pullMs === undefined ? Number.NaN : t.totalMs - (t.pullMs ?? 0) - (t.readinessMs ?? 0) - (t.drainMs ?? 0);
+
+process.stdout.write(`\nZero-downtime benchmark: ${deploys} deploys per strategy under one sustained load\n`);
+process.stdout.write(
+  `load: ${FULL_LOAD.map((s) => `${s.connections} × ${s.name}${s.pauseMs ? ` (idle ${s.pauseMs} ms)` : ""}`).join(", ")}\n\n`,
+);
+process.stdout.write(
+  `${table(
+    [
+      "strategy",
+      "deploys ok",
+      "requests",
+      "failed",
+      "failure rate",
+      "deploy (median)",
+      "switch (median)",
+      "overhead (median)",
+      "stop after last request (median)",
+    ],
+    outcomes.map((o) => [
+      o.strategy,
+      `${o.timings.filter((t) => t.ok).length}/${o.timings.length}`,
+      o.load.requests,
+      o.load.failed,
+      `${((100 * o.load.failed) / Math.max(1, o.load.requests)).toFixed(3)} %`,
+      ms(median(o.timings.map((t) => t.totalMs))),
+      ms(median(o.timings.map((t) => t.switchMs ?? Number.NaN))),
+      ms(median(o.timings.map(overhead))),
+      ms(median(o.timings.map((t) => t.drainTailMs ?? Number.NaN))),
+    ]),
+  )}\n\n`,
+);
+const streams = FULL_LOAD.map((s) => s.name);
+process.stdout.write("Failed requests by load and strategy\n\n");
+process.stdout.write(
+  `${table(
+    ["load", ...outcomes.map((o) => o.strategy)],
+    streams.map((stream) => [
+      stream,
+      ...outcomes.map((o) => o.load.streams.find((s) => s.name === stream)?.failed ?? "–"),
+    ]),
+  )}\n\n`,
+);
+if (latencies.length > 0) {
+  process.stdout.write("Per-request latency through nginx (static file, 8 connections, 5 s)\n\n");
+  process.stdout.write(
+    `${table(
+      ["path", "p50", "p99"],
+      latencies.map((l) => [
+        l.strategy.includes("nat") ? "nginx → NAT rule → container" : "nginx → container",
+        `${l.p50.toFixed(3)} ms`,
+        `${l.p99.toFixed(3)} ms`,
+      ]),
+    )}\n`,
+  );
+}
