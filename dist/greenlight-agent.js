@@ -66532,6 +66532,20 @@ async function waitHealthy(target) {
 
 // agent/docker/logs.ts
 import { PassThrough } from "node:stream";
+
+// agent/stream-frames.ts
+function demultiplex(raw) {
+  const parts = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const size = raw.readUInt32BE(offset + 4);
+    parts.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
+// agent/docker/logs.ts
 function splitLines(stream, onLine) {
   let pending = "";
   stream.setEncoding("utf8");
@@ -66568,6 +66582,15 @@ async function followLogs(docker, id, onLine) {
   });
   raw.on("error", () => void 0);
   return () => raw.destroy();
+}
+async function tailLogs(docker, idOrName, lines) {
+  try {
+    const raw = await docker.getContainer(idOrName).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    return demultiplex(raw).split("\n").filter((line) => line.length > 0);
+  } catch (error62) {
+    if (dockerStatus(error62) === 404) return [];
+    throw error62;
+  }
 }
 
 // agent/docker/pull.ts
@@ -67417,16 +67440,6 @@ var ContainerNginx = class {
     return (info.Mounts ?? []).some((m) => m.Type === "bind" && m.Source === path);
   }
 };
-function demultiplex(raw) {
-  const parts = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const size = raw.readUInt32BE(offset + 4);
-    parts.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString("utf8");
-}
 
 // agent/engine/service.ts
 function serviceContext(agent, docker, name, nginxFor) {
@@ -67566,6 +67579,7 @@ async function runRelease(agent, docker, ctx, request2, sink) {
   let release;
   let fresh;
   let switched = false;
+  let streamedContainerLines = false;
   let failedStep = "queue";
   try {
     log.at("reconcile");
@@ -67630,7 +67644,10 @@ async function runRelease(agent, docker, ctx, request2, sink) {
     const freshGateway = fresh.gateway;
     log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
     failedStep = "health";
-    const stopLogs = await followLogs(docker, fresh.id, (line, stream) => log.container(line, stream));
+    const stopLogs = await followLogs(docker, fresh.id, (line, stream) => {
+      streamedContainerLines = true;
+      log.container(line, stream);
+    });
     const freshId = fresh.id;
     try {
       await timed("health", async () => {
@@ -67725,12 +67742,17 @@ async function runRelease(agent, docker, ctx, request2, sink) {
   } catch (thrown) {
     const error62 = asGreenlightError(thrown);
     log.at(failedStep).error(error62.message, { code: error62.code });
-    if (fresh && !switched) {
-      const freshId = fresh.id;
-      await removeContainer(docker, freshId, 1e3).catch(
-        (e) => log.warn(`could not remove the failed container: ${asGreenlightError(e).message}`)
-      );
-      log.info("removed the new container; the previous release keeps serving");
+    if (!switched && release) {
+      const name = `${ctx.name}-${release.colour}`;
+      if (!streamedContainerLines) {
+        const lines = await tailLogs(docker, name, 30).catch(() => []);
+        for (const line of lines) log.container(line, "stdout");
+      }
+      const removed = await removeContainer(docker, name, 1e3).catch((e) => {
+        log.warn(`could not remove the failed container: ${asGreenlightError(e).message}`);
+        return false;
+      });
+      if (removed) log.info("removed the new container; the previous release keeps serving");
     }
     durations.total = Date.now() - started;
     const releaseId = release?.id;

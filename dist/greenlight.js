@@ -24851,7 +24851,7 @@ function formatResult(result) {
 
 // action/sanitize.ts
 function sanitizeLine(text) {
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, "").slice(0, 8192);
+  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/[\r\n]+/g, " ").replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, "").slice(0, 8192);
 }
 
 // action/render.ts

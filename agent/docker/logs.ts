@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import { PassThrough, type Readable } from "node:stream";
-import { modemOf } from "./client.js";
+import { demultiplex } from "../stream-frames.js";
+import { dockerStatus, modemOf } from "./client.js";
 
 function splitLines(stream: Readable, onLine: (line: string) => void): void {
   let pending = "";
@@ -44,4 +45,19 @@ export async function followLogs(
   });
   raw.on("error", () => undefined);
   return () => raw.destroy();
+}
+
+/** The last `lines` lines a container printed, for a failure report; empty when the container is gone. */
+export async function tailLogs(docker: Docker, idOrName: string, lines: number): Promise<string[]> {
+  try {
+    const raw = (await docker
+      .getContainer(idOrName)
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    return demultiplex(raw)
+      .split("\n")
+      .filter((line) => line.length > 0);
+  } catch (error) {
+    if (dockerStatus(error) === 404) return [];
+    throw error;
+  }
 }

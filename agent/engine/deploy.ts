@@ -14,7 +14,7 @@ import {
   type RunningColour,
 } from "../docker/containers.js";
 import { waitHealthy } from "../docker/health.js";
-import { followLogs } from "../docker/logs.js";
+import { followLogs, tailLogs } from "../docker/logs.js";
 import { condensePullProgress, pullImage, type RegistryAuth } from "../docker/pull.js";
 import { readFile } from "node:fs/promises";
 import { otherColour, type Colour, type ReleaseRecord } from "../state/releases.js";
@@ -101,6 +101,7 @@ export async function runRelease(
   let release: ReleaseRecord | undefined;
   let fresh: RunningColour | undefined;
   let switched = false;
+  let streamedContainerLines = false;
   let failedStep: Step = "queue";
   try {
     log.at("reconcile");
@@ -167,7 +168,10 @@ export async function runRelease(
     log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
 
     failedStep = "health";
-    const stopLogs = await followLogs(docker, fresh.id, (line, stream) => log.container(line, stream));
+    const stopLogs = await followLogs(docker, fresh.id, (line, stream) => {
+      streamedContainerLines = true;
+      log.container(line, stream);
+    });
     const freshId = fresh.id;
     try {
       await timed("health", async () => {
@@ -263,12 +267,18 @@ export async function runRelease(
   } catch (thrown) {
     const error = asGreenlightError(thrown);
     log.at(failedStep).error(error.message, { code: error.code });
-    if (fresh && !switched) {
-      const freshId = fresh.id;
-      await removeContainer(docker, freshId, 1000).catch((e: unknown) =>
-        log.warn(`could not remove the failed container: ${asGreenlightError(e).message}`),
-      );
-      log.info("removed the new container; the previous release keeps serving");
+    if (!switched && release) {
+      const name = `${ctx.name}-${release.colour}`;
+      if (!streamedContainerLines) {
+        // It died before its log was followed (a crash on start): show its last words anyway.
+        const lines = await tailLogs(docker, name, 30).catch(() => []);
+        for (const line of lines) log.container(line, "stdout");
+      }
+      const removed = await removeContainer(docker, name, 1000).catch((e: unknown) => {
+        log.warn(`could not remove the failed container: ${asGreenlightError(e).message}`);
+        return false;
+      });
+      if (removed) log.info("removed the new container; the previous release keeps serving");
     }
     durations.total = Date.now() - started;
     const releaseId = release?.id;

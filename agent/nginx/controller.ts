@@ -4,6 +4,7 @@ import type Docker from "dockerode";
 import type { Readable } from "node:stream";
 import { GreenlightError } from "../../shared/errors.js";
 import type { NginxConfig } from "../config-schema.js";
+import { demultiplex } from "../stream-frames.js";
 import { generationReplaced, listWorkers } from "./workers.js";
 
 /** What the engine needs of nginx, wherever it runs. */
@@ -129,16 +130,4 @@ export class ContainerNginx implements NginxController {
     const info = await this.docker.getContainer(this.containerName).inspect();
     return (info.Mounts ?? []).some((m) => m.Type === "bind" && m.Source === path);
   }
-}
-
-/** Docker's exec output without a TTY: frames of an 8-byte header (stream, size) and a payload. */
-function demultiplex(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const size = raw.readUInt32BE(offset + 4);
-    parts.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString("utf8");
 }

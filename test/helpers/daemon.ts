@@ -33,17 +33,15 @@ export async function startDaemon(
   site: Site,
   trust: Record<string, unknown>[],
   extra: Record<string, unknown> = {},
+  entry = join(ROOT, "agent", "main.ts"),
 ): Promise<RunningAgent> {
   const config = { ...site.config, listen: "127.0.0.1:0", trust: { keys: trust }, ...extra };
   await writeFile(site.configFile, stringify(config));
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(ROOT, "agent", "main.ts"), "run", "--config", site.configFile],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const child = spawn(process.execPath, [...loader, entry, "run", "--config", site.configFile], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer) => {

@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { makeKeys, startDaemon, type Keys, type RunningAgent } from "../helpers/daemon.js";
+import { ROOT, Site } from "../helpers/site.js";
+import { useStack } from "../helpers/stack.js";
+
+const stack = useStack();
+let site: Site;
+let agent: RunningAgent;
+let keys: Keys;
+let github: Server;
+let githubUrl = "";
+const calls: { method: string; path: string; body: Record<string, unknown> }[] = [];
+
+before(async () => {
+  await stack.ready;
+  site = await Site.start({ registry: stack.registry.host });
+  keys = await makeKeys(site.dir, "ci");
+  agent = await startDaemon(site, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }]);
+  // A stand-in for the GitHub API that records the Deployments calls.
+  github = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      calls.push({
+        method: req.method ?? "",
+        path: req.url ?? "",
+        body: body ? (JSON.parse(body) as Record<string, unknown>) : {},
+      });
+      res.writeHead(201, { "content-type": "application/json" });
+      res.end(JSON.stringify(req.url?.endsWith("/deployments") ? { id: 42 } : { id: 7 }));
+    });
+  });
+  await new Promise<void>((resolve) => github.listen(0, "127.0.0.1", resolve));
+  const address = github.address();
+  githubUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+});
+
+after(async () => {
+  github?.close();
+  await agent?.stop();
+  await site?.stop();
+});
+
+interface ActionRun {
+  code: number | null;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+async function runAction(inputs: Record<string, string>): Promise<ActionRun> {
+  const outputFile = join(site.dir, `output-${Date.now()}`);
+  const summaryFile = join(site.dir, `summary-${Date.now()}`);
+  await writeFile(outputFile, "");
+  await writeFile(summaryFile, "");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    GITHUB_ACTIONS: "true",
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_API_URL: githubUrl,
+    GITHUB_SERVER_URL: "https://github.example",
+    GITHUB_REPOSITORY: "acme/shop",
+    GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
+    GITHUB_REF: "refs/heads/main",
+    GITHUB_ACTOR: "octocat",
+    GITHUB_RUN_ID: "1234",
+  };
+  for (const [name, value] of Object.entries({
+    agents: agent.url,
+    service: site.service,
+    key: keys.privatePem,
+    ...inputs,
+  })) {
+    env[`INPUT_${name.toUpperCase()}`] = value;
+  }
+  const child = spawn(process.execPath, [join(ROOT, "dist", "action.js")], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const outputs: Record<string, string> = {};
+  const raw = await readFile(outputFile, "utf8");
+  for (const match of raw.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm))
+    outputs[match[1] ?? ""] = match[3] ?? "";
+  return { code, stdout, outputs, summary: await readFile(summaryFile, "utf8") };
+}
+
+test("the bundled action deploys through a real agent: outputs, summary, groups, masks, deployment statuses", async () => {
+  calls.length = 0;
+  const image = await stack.image({ version: "v1" });
+  const run = await runAction({
+    image,
+    environment: "staging",
+    "environment-url": "https://staging.example",
+    "github-token": "gh-token-value",
+  });
+  assert.equal(run.code, 0, run.stdout);
+  assert.equal(run.outputs.result, "succeeded");
+  assert.equal(run.outputs.release, "1");
+  assert.match(run.outputs.digest ?? "", /^sha256:[a-f0-9]{64}$/);
+  assert.match(run.outputs["deploy-id"] ?? "", /^d\d{14}-/);
+  assert.match(run.summary, /\| host \| service \| image \|/);
+  assert.match(run.summary, /✅ succeeded/);
+  assert.match(run.stdout, /^::group::127 · pull$/m);
+  assert.match(run.stdout, /^::endgroup::$/m);
+  const keyLine = keys.privatePem.split("\n")[1] ?? "";
+  assert.match(run.stdout, new RegExp(`^::add-mask::${keyLine.slice(0, 20).replace(/[+/]/g, "\\$&")}`, "m"));
+  assert.equal(await site.servedVersion(), "v1");
+  assert.deepEqual(
+    calls.map((c) => `${c.method} ${c.path}`),
+    [
+      "POST /repos/acme/shop/deployments",
+      "POST /repos/acme/shop/deployments/42/statuses",
+      "POST /repos/acme/shop/deployments/42/statuses",
+    ],
+  );
+  assert.deepEqual(
+    {
+      environment: calls[0]?.body.environment,
+      ref: calls[0]?.body.ref,
+      auto_merge: calls[0]?.body.auto_merge,
+      required_contexts: calls[0]?.body.required_contexts,
+    },
+    {
+      environment: "staging",
+      ref: "0123456789abcdef0123456789abcdef01234567",
+      auto_merge: false,
+      required_contexts: [],
+    },
+  );
+  assert.equal(calls[1]?.body.state, "in_progress");
+  assert.equal(calls[2]?.body.state, "success");
+  assert.equal(calls[2]?.body.environment_url, "https://staging.example");
+  assert.equal(calls[2]?.body.log_url, "https://github.example/acme/shop/actions/runs/1234");
+});
+
+test("a failed deploy fails the step, says where and why, and reports failure to the deployment", async () => {
+  calls.length = 0;
+  const run = await runAction({
+    image: `${stack.registry.host}/testapp:does-not-exist`,
+    environment: "staging",
+    "github-token": "t",
+  });
+  assert.equal(run.code, 1, run.stdout);
+  assert.equal(run.outputs.result, "failed");
+  assert.match(run.stdout, /^::error title=greenlight deploy failed on 127::IMAGE_NOT_FOUND at pull/m);
+  assert.match(run.summary, /IMAGE\\_NOT\\_FOUND|IMAGE_NOT_FOUND/);
+  assert.equal(calls.at(-1)?.body.state, "failure");
+  assert.equal(await site.servedVersion(), "v1");
+});
+
+test("a container's log line cannot act as a workflow command", async () => {
+  const image = await stack.image({ version: "v-inject", say: "::set-output name=result::pwned" });
+  const run = await runAction({ image });
+  assert.equal(run.code, 0, run.stdout);
+  assert.ok(run.stdout.includes("set-output name=result::pwned"), "the line is shown");
+  const commands = run.stdout.split("\n").filter((line) => line.trimStart().startsWith("::"));
+  assert.ok(
+    commands.every((line) => /^::(group|endgroup|add-mask|warning|error)/.test(line)),
+    commands.join("\n"),
+  );
+  assert.equal(run.outputs.result, "succeeded");
+});
+
+test("bad inputs fail the step with a usage error before anything is sent", async () => {
+  const run = await runAction({ image: "", command: "deploy" });
+  assert.equal(run.code, 2);
+  assert.match(run.stdout, /::error::USAGE: input "image" is required/);
+});

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { describeLoad, startLoad, type LoadStream } from "../helpers/load.js";
+import { Site } from "../helpers/site.js";
+import { useStack } from "../helpers/stack.js";
+
+const stack = useStack();
+const sites: Site[] = [];
+after(async () => {
+  for (const s of sites) await s.stop();
+});
+
+// Clients that hold keep-alive connections idle ~100 ms between requests and never retry, as browsers' and API
+// clients' pools do, plus requests that stay in flight across the switch.
+const PACED_AND_LONG: LoadStream[] = [
+  { name: "paced keep-alive", path: "/cgi-bin/v", connections: 30, pauseMs: 100 },
+  { name: "1s requests", path: "/cgi-bin/slow?1", connections: 4, timeoutSeconds: 15 },
+  { name: "5s requests", path: "/cgi-bin/slow?5", connections: 2, timeoutSeconds: 15 },
+];
+
+async function tenDeploys(mode: "nat" | "reload") {
+  const web = await Site.start({ registry: stack.registry.host, extra: { switch: { mode } } });
+  sites.push(web);
+  const images = [await stack.image({ version: "v1" }), await stack.image({ version: "v2" })];
+  await web.deploy(images[0] ?? "");
+  const load = await startLoad(web.nginx.url, PACED_AND_LONG);
+  for (let i = 1; i <= 10; i += 1) {
+    const run = await web.deploy(images[i % 2] ?? "");
+    assert.equal(run.result?.status, "succeeded", run.stdout + run.stderr);
+  }
+  const report = await load.stop();
+  assert.ok(
+    report.streams.every((s) => s.requests > 0),
+    describeLoad(report),
+  );
+  return report;
+}
+
+describe("switch modes under paced keep-alive and long requests, 10 consecutive deploys", () => {
+  test("NAT mode fails no request of any kind", async () => {
+    const report = await tenDeploys("nat");
+    assert.equal(report.failed, 0, describeLoad(report));
+  });
+
+  test("reload mode still fails requests on idle keep-alive connections (the figure NAT mode removes)", async (t) => {
+    const report = await tenDeploys("reload");
+    t.diagnostic(
+      `reload mode, 10 deploys: ${report.failed} of ${report.requests} requests failed\n${describeLoad(report)}`,
+    );
+    const paced = report.streams.find((s) => s.name === "paced keep-alive");
+    const long = report.streams.filter((s) => s.name !== "paced keep-alive");
+    assert.ok(
+      (paced?.failed ?? 0) > 0,
+      `expected reload-induced resets on idle keep-alive clients: ${describeLoad(report)}`,
+    );
+    assert.equal(
+      long.reduce((sum, s) => sum + s.failed, 0),
+      0,
+      "in-flight long requests are never cut, in either mode",
+    );
+  });
+});
