@@ -79,6 +79,7 @@ export async function runCommand(
     const lost =
       attempt.error ?? new GreenlightError("CONNECTION_LOST", "connection closed without a result");
     // Before the agent accepted anything, only an unreachable agent is worth retrying (a few times).
+    if (lost.details?.permanent) throw lost;
     if (!deployId && (lost.code !== "AGENT_UNREACHABLE" || failures >= 4)) throw lost;
     failures += 1;
     const delay = Math.min(10_000, 250 * 2 ** Math.min(failures, 6)) + Math.floor(Math.random() * 250);
@@ -205,6 +206,16 @@ function connectOnce(
         attempt.error = new GreenlightError(
           "AUTH_RATE_LIMITED",
           "the agent refused the connection: too many connections or failures from this address",
+        );
+      } else if (
+        !opened &&
+        !attempt.error &&
+        /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(error.code ?? error.message)
+      ) {
+        attempt.error = new GreenlightError(
+          "AGENT_UNREACHABLE",
+          `the agent's TLS certificate is not trusted (${error.code ?? error.message}); pass its CA with --ca`,
+          { permanent: true },
         );
       } else if (!opened && !attempt.error) {
         attempt.error = new GreenlightError(

@@ -4,6 +4,7 @@ import type { Command, StatusMessage } from "../shared/protocol.js";
 import { formatDuration } from "../shared/duration.js";
 import type { Renderer } from "./client.js";
 import { sanitizeLine } from "./sanitize.js";
+import { formatTable } from "../shared/text-table.js";
 
 export type Write = (line: string) => void;
 
@@ -56,14 +57,11 @@ export function formatStatus(status: StatusMessage): string {
       r.error ? (r.error.split(":")[0] ?? "") : "",
     ]);
   const header = ["RELEASE", "KIND", "STATUS", "DIGEST", "STARTED (UTC)", "BY", "TOOK", "ERROR"];
-  const table = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
-  for (const row of table)
-    lines.push(
-      row
-        .map((cell, i) => sanitizeLine(cell).padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    );
+  lines.push(
+    formatTable(
+      header,
+      rows.map((row) => row.map((cell) => sanitizeLine(cell))),
+    ),
+  );
   return lines.join("\n");
 }

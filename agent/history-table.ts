@@ -1,4 +1,5 @@
 import { formatDuration } from "../shared/duration.js";
+import { formatTable } from "../shared/text-table.js";
 import type { ReleaseRecord } from "./state/releases.js";
 
 /** Release history as a fixed-width table, newest first. */
@@ -18,14 +19,5 @@ export function formatHistory(records: ReleaseRecord[]): string {
     r.error ? r.error.code : "",
   ]);
   const header = ["RELEASE", "KIND", "STATUS", "COLOUR", "DIGEST", "STARTED (UTC)", "BY", "TOOK", "ERROR"];
-  const table = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
-  return `${table
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n")}\n`;
+  return `${formatTable(header, rows)}\n`;
 }

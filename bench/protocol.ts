@@ -49,6 +49,9 @@ try {
   );
   const agentPid = agent.child.pid ?? 0;
   await new Promise((resolve) => setTimeout(resolve, 2000));
+  const justStarted = await rssMb(agentPid, "VmRSS");
+  // Idle means idle: V8's memory reducer returns start-up garbage after some seconds without work.
+  await new Promise((resolve) => setTimeout(resolve, 13_000));
   const idle = await rssMb(agentPid, "VmRSS");
 
   const latencies: number[] = [];
@@ -95,7 +98,8 @@ try {
         ["events delivered", events, `≥ ${lines}`],
         ["event latency agent → client output, p50", `${percentile(latencies, 50)} ms`, ""],
         ["event latency agent → client output, p99", `${percentile(latencies, 99)} ms`, "≤ 50 ms"],
-        ["agent RSS, idle", `${idle.toFixed(1)} MB`, "≤ 60 MB"],
+        ["agent RSS, 2 s after start", `${justStarted.toFixed(1)} MB`, ""],
+        ["agent RSS, idle (15 s after start)", `${idle.toFixed(1)} MB`, "≤ 60 MB"],
         ["agent RSS, peak during the deploy", `${peak.toFixed(1)} MB`, ""],
         ["client cold start (greenlight --help), median of 10", `${cold.toFixed(0)} ms`, ""],
       ],

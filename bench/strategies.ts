@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNginx, type PrivateNginx } from "../test/helpers/nginx.js";
@@ -20,6 +20,8 @@ export interface DeployTiming {
 
 export interface Target {
   url: string;
+  /** nginx's error log lines above notice level: where a failed request left its reason. */
+  nginxErrors(): Promise<string[]>;
   deploy(image: string): Promise<DeployTiming>;
   teardown(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export function greenlight(mode: "nat" | "reload"): Strategy {
         throw new Error(`first deploy failed: ${initial.stdout}${initial.stderr}`);
       return {
         url: site.nginx.url,
+        nginxErrors: () => errorsIn(site.nginx.dir),
         teardown: () => site.stop(),
         deploy: async (image) => {
           const result = (await site.deploy(image)).result;
@@ -57,6 +60,11 @@ export function greenlight(mode: "nat" | "reload"): Strategy {
       };
     },
   };
+}
+
+async function errorsIn(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, "error.log"), "utf8").catch(() => "");
+  return text.split("\n").filter((line) => /\[(warn|error|crit|alert|emerg)\]/.test(line));
 }
 
 const name = (prefix: string) => `bench-${prefix}-${randomBytes(3).toString("hex")}`;
@@ -102,6 +110,7 @@ export const naive: Strategy = {
     await healthy(`http://127.0.0.1:${port}/cgi-bin/health`);
     return {
       url: nginx.url,
+      nginxErrors: () => errorsIn(nginx.dir),
       teardown: async () => {
         await docker("rm", "-f", container).catch(() => undefined);
         await nginx.stop();
@@ -138,6 +147,7 @@ export const twoPort: Strategy = {
     await healthy(`http://127.0.0.1:${base}/cgi-bin/health`);
     return {
       url: nginx.url,
+      nginxErrors: () => errorsIn(nginx.dir),
       teardown: async () => {
         for (const c of colours) await docker("rm", "-f", c.name).catch(() => undefined);
         await nginx.stop();
@@ -171,6 +181,7 @@ export const reloadThenStop: Strategy = {
     await reload(nginx);
     return {
       url: nginx.url,
+      nginxErrors: () => errorsIn(nginx.dir),
       teardown: async () => {
         for (const c of colours) await docker("rm", "-f", c).catch(() => undefined);
         await nginx.stop();

@@ -31,6 +31,7 @@ interface Outcome {
   strategy: string;
   timings: DeployTiming[];
   load: LoadReport;
+  nginxErrors: string[];
 }
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -73,7 +74,12 @@ try {
       progress(`  deploy ${i + 1}/${deploys}: ${ms(timings.at(-1)?.totalMs ?? Number.NaN)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    outcomes.push({ strategy: strategy.name, timings, load: await load.stop() });
+    outcomes.push({
+      strategy: strategy.name,
+      timings,
+      load: await load.stop(),
+      nginxErrors: await target.nginxErrors(),
+    });
     await target.teardown();
   }
 } finally {
@@ -136,4 +142,16 @@ if (latencies.length > 0) {
       ]),
     )}\n`,
   );
+}
+
+process.stdout.write("\nWhere the failures came from\n\n");
+for (const o of outcomes) {
+  process.stdout.write(`${o.strategy}:\n`);
+  for (const s of o.load.streams) if (s.failed > 0) process.stdout.write(`  ${s.name}: ${s.detail}\n`);
+  const kinds = new Map<string, number>();
+  for (const line of o.nginxErrors) {
+    const kind = /\*\d+ (.*?) (?:while|,)/.exec(line)?.[1] ?? line.slice(20, 100);
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  for (const [kind, count] of kinds) process.stdout.write(`  nginx: ${count} × ${kind}\n`);
 }

@@ -19,7 +19,14 @@ await build({
   legalComments: "none",
   // ssh2 (pulled in by dockerode for ssh:// hosts, which the agent never uses) has optional native parts.
   external: ["cpu-features", "*.node"],
-  alias: { ssh2: "./scripts/stubs/ssh2.cjs" },
+  alias: {
+    ssh2: "./scripts/stubs/ssh2.cjs",
+    "@grpc/grpc-js": "./scripts/stubs/buildkit.cjs",
+    "@grpc/proto-loader": "./scripts/stubs/buildkit.cjs",
+    protobufjs: "./scripts/stubs/buildkit.cjs",
+  },
+  minify: true,
+  keepNames: true,
   banner: {
     // CommonJS dependencies (dockerode, ws) call require(); give the ESM bundle one.
     js: "#!/usr/bin/env node\nimport { createRequire as __greenlightRequire } from 'node:module';\nconst require = __greenlightRequire(import.meta.url);\nimport { fileURLToPath as __greenlightPath } from 'node:url';\nconst __filename = __greenlightPath(import.meta.url);\nconst __dirname = __greenlightPath(new URL('.', import.meta.url));",

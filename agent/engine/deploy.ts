@@ -102,6 +102,7 @@ export async function runRelease(
   let fresh: RunningColour | undefined;
   let switched = false;
   let streamedContainerLines = false;
+  let stopLogs: (() => void) | undefined;
   let failedStep: Step = "queue";
   try {
     log.at("reconcile");
@@ -168,36 +169,31 @@ export async function runRelease(
     log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
 
     failedStep = "health";
-    const stopLogs = await followLogs(docker, fresh.id, (line, stream) => {
+    // Followed until the deploy ends: lines printed while it starts, on failure, and around the switch all show.
+    stopLogs = await followLogs(docker, fresh.id, (line, stream) => {
       streamedContainerLines = true;
       log.container(line, stream);
     });
     const freshId = fresh.id;
-    try {
-      await timed("health", async () => {
-        const health = ctx.config.health;
-        log.info(
-          `waiting for http://${address}${health.path} to answer 2xx (deadline ${formatDuration(health.timeout)})`,
-        );
-        const outcome = await waitHealthy({
-          url: `http://${address}${health.path}`,
-          intervalMs: health.interval,
-          timeoutMs: health.timeout,
-          requestTimeoutMs: health.request_timeout,
-          exitState: () => exitState(docker, freshId),
-          onAttempt: (result, attempt) => {
-            if (attempt === 1 || attempt % 5 === 0)
-              log.debug(`not healthy yet: ${result} (attempt ${attempt})`);
-          },
-          signal: request.signal,
-        });
-        log.info(`healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`);
+    await timed("health", async () => {
+      const health = ctx.config.health;
+      log.info(
+        `waiting for http://${address}${health.path} to answer 2xx (deadline ${formatDuration(health.timeout)})`,
+      );
+      const outcome = await waitHealthy({
+        url: `http://${address}${health.path}`,
+        intervalMs: health.interval,
+        timeoutMs: health.timeout,
+        requestTimeoutMs: health.request_timeout,
+        exitState: () => exitState(docker, freshId),
+        onAttempt: (result, attempt) => {
+          if (attempt === 1 || attempt % 5 === 0)
+            log.debug(`not healthy yet: ${result} (attempt ${attempt})`);
+        },
+        signal: request.signal,
       });
-    } finally {
-      // Let the last container lines arrive before the stream closes.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      stopLogs();
-    }
+      log.info(`healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`);
+    });
 
     failedStep = "switch";
     const previous = live ? await liveContainer(docker, ctx, live.colour) : undefined;
@@ -220,6 +216,10 @@ export async function runRelease(
       );
     });
 
+    // The new release's own traffic logs are not the deploy's business once it serves.
+    stopLogs?.();
+    stopLogs = undefined;
+
     failedStep = "drain";
     if (previous) {
       await timed("drain", async () => {
@@ -238,6 +238,9 @@ export async function runRelease(
         log.info(
           `stopping ${ctx.name}-${live?.colour} (${ctx.config.stop_signal}, grace ${formatDuration(ctx.config.stop_grace)})`,
         );
+        // Forget the drained flows before the container goes: a half-closed flow whose last ACK is lost with
+        // the container would otherwise capture a new connection that reuses its source port.
+        await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
         await removeContainer(docker, previous.id, ctx.config.stop_grace);
         await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
         log.info(`stopped and removed ${ctx.name}-${live?.colour}`);
@@ -304,6 +307,7 @@ export async function runRelease(
       error: { code: error.code, message: error.message, step: failedStep },
     };
   } finally {
+    stopLogs?.();
     await lock.release();
   }
 }

@@ -1,5 +1,5 @@
-import { open, readFile, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { open, readFile, rm, stat } from "node:fs/promises";
+import { writeFileAtomic } from "../atomic-write.js";
 
 export interface WrittenFile {
   /** The content before the write (undefined when the file did not exist), to restore on a failed test. */
@@ -38,20 +38,11 @@ export async function writeNginxFile(path: string, content: string, inPlace = fa
     await writeInPlace(path, content);
     return { previous, method: "in-place" };
   }
-  const temp = join(dirname(path), `.${basename(path)}.greenlight.tmp`);
   const mode = previous !== undefined ? (await stat(path)).mode & 0o777 : 0o644;
-  const handle = await open(temp, "w", mode);
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
+    await writeFileAtomic(path, content, mode);
     return { previous, method: "rename" };
   } catch (error) {
-    await rm(temp, { force: true });
     const code = (error as NodeJS.ErrnoException).code;
     if ((code === "EBUSY" || code === "EXDEV") && previous !== undefined) {
       await writeInPlace(path, content);

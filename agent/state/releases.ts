@@ -2,7 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { Durations, ErrorBody } from "../../shared/events.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../atomic-write.js";
 
 export const Colour = z.enum(["blue", "green"]);
 export type Colour = z.infer<typeof Colour>;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { onJsonLines } from "./json-lines.js";
 import { ROOT } from "./site.js";
 
 export interface ClientRun {
@@ -21,19 +22,10 @@ export function runClient(
     stdio: ["ignore", "pipe", "pipe"],
   });
   const run: ClientRun = { code: null, stdout: "", stderr: "", lines: [] };
-  let pending = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    run.stdout += chunk.toString();
-    pending += chunk.toString();
-    let index: number;
-    while ((index = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, index);
-      pending = pending.slice(index + 1);
-      if (!line.startsWith("{")) continue;
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      run.lines.push(parsed);
-      onLine?.(parsed, child);
-    }
+  child.stdout?.on("data", (chunk: Buffer) => (run.stdout += chunk.toString()));
+  onJsonLines(child.stdout, (parsed) => {
+    run.lines.push(parsed);
+    onLine?.(parsed, child);
   });
   child.stderr?.on("data", (chunk: Buffer) => (run.stderr += chunk.toString()));
   const done = new Promise<ClientRun>((resolve) => child.on("close", (code) => resolve({ ...run, code })));

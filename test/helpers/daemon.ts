@@ -55,7 +55,7 @@ export async function startDaemon(
   });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   return {
-    url: `ws://127.0.0.1:${port}`,
+    url: `${"tls" in extra ? "wss" : "ws"}://127.0.0.1:${port}`,
     port,
     child,
     output: () => output,

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
+import { onJsonLines } from "./json-lines.js";
 import { startContainerNginx, startNginx, type PrivateNginx } from "./nginx.js";
 import { PARENT_CHAIN, serviceChain } from "../../agent/traffic/iptables.js";
 import { docker, run } from "./run.js";
@@ -84,22 +85,13 @@ export class Site {
       },
     );
     const run: AgentRun = { code: null, events: [], result: undefined, stdout: "", stderr: "" };
-    let pending = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      run.stdout += chunk.toString();
-      pending += chunk.toString();
-      let index: number;
-      while ((index = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, index);
-        pending = pending.slice(index + 1);
-        if (!line.startsWith("{")) continue;
-        const parsed = JSON.parse(line) as { type: string } & Record<string, unknown>;
-        const { type, ...body } = parsed;
-        if (type === "event") {
-          run.events.push(body as unknown as DeployEvent);
-          onEvent?.(body as unknown as DeployEvent, child);
-        } else if (type === "result") run.result = body as unknown as DeployResult;
-      }
+    child.stdout?.on("data", (chunk: Buffer) => (run.stdout += chunk.toString()));
+    onJsonLines(child.stdout, (parsed) => {
+      const { type, ...body } = parsed;
+      if (type === "event") {
+        run.events.push(body as unknown as DeployEvent);
+        onEvent?.(body as unknown as DeployEvent, child);
+      } else if (type === "result") run.result = body as unknown as DeployResult;
     });
     child.stderr?.on("data", (chunk: Buffer) => (run.stderr += chunk.toString()));
     const done = new Promise<AgentRun>((resolve) => {
