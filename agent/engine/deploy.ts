@@ -242,7 +242,7 @@ export async function runRelease(
         // the container would otherwise capture a new connection that reuses its source port.
         await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
         await removeContainer(docker, previous.id, ctx.config.stop_grace);
-        await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
+        await ctx.traffic.retire(`${previous.ip}:${ctx.config.port}`);
         log.info(`stopped and removed ${ctx.name}-${live?.colour}`);
       });
     }

@@ -54,6 +54,8 @@ export async function reconcileService(docker: Docker, ctx: ServiceContext, log:
   }
 
   await recordInterrupted(ctx, log);
+  // Fences only stand during a deploy's drain; one left by a crash would turn away the next colour at that address.
+  await ctx.traffic.clearFences();
   for (const container of containers) {
     if (live && container.colour === live.colour) {
       if (!container.running) await restart(docker, container, log);
@@ -69,7 +71,7 @@ export async function reconcileService(docker: Docker, ctx: ServiceContext, log:
       );
     }
     await removeContainer(docker, container.id, ctx.config.stop_grace);
-    if (running) await ctx.traffic.forget(`${running.ip}:${ctx.config.port}`);
+    if (running) await ctx.traffic.retire(`${running.ip}:${ctx.config.port}`);
     log.info(`removed leftover ${container.name}`);
   }
 }

@@ -43,7 +43,10 @@ export function renderStableUpstream(service: string, upstreamName: string, stab
     `# greenlight: service=${service} switch=nat`,
     "# Managed by greenlight-agent; traffic moves between colours below nginx, by a NAT rule.",
     `upstream ${upstreamName} {`,
-    `    server ${stableAddress} max_fails=0;`,
+    // The same address four times: a connect refused by the switch's fence (a connection that conntrack bound
+    // to the old colour) is retried on a fresh connection and source port; nothing was sent yet, so this is safe
+    // for POSTs too. Refused ports come in runs, hence more than one retry.
+    ...Array.from({ length: 4 }, () => `    server ${stableAddress} max_fails=0;`),
     "}",
     "",
   ].join("\n");

@@ -14,18 +14,26 @@ export interface IptablesResult {
   output: string;
 }
 
-export function iptables(binary: string, args: string[]): Promise<IptablesResult> {
+export function iptables(
+  binary: string,
+  args: string[],
+  table: "nat" | "filter" = "nat",
+): Promise<IptablesResult> {
   return new Promise((resolve) => {
     // -w: wait for the xtables lock rather than fail while Docker edits its own rules.
-    execFile(binary, ["-w", "5", "-t", "nat", ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
+    execFile(binary, ["-w", "5", "-t", table, ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 127) : 0;
       resolve({ code, output: `${stdout}${stderr}`.trim() || (error?.message ?? "") });
     });
   });
 }
 
-export async function iptablesOrThrow(binary: string, args: string[]): Promise<string> {
-  const result = await iptables(binary, args);
+export async function iptablesOrThrow(
+  binary: string,
+  args: string[],
+  table: "nat" | "filter" = "nat",
+): Promise<string> {
+  const result = await iptables(binary, args, table);
   if (result.code !== 0) {
     throw new GreenlightError(
       "SWITCH_FAILED",
@@ -49,4 +57,45 @@ export function parseDnatRule(listing: string): DnatRule | undefined {
     return { destination, comment };
   }
   return undefined;
+}
+
+/** The filter rule that turns away connection attempts to a colour that no longer takes new requests. */
+export function fenceRule(service: string, address: string): string[] {
+  const [ip, port] = address.split(":");
+  return [
+    "-p",
+    "tcp",
+    "-d",
+    `${ip}/32`,
+    "-m",
+    "tcp",
+    "--dport",
+    port ?? "0",
+    "--tcp-flags",
+    "SYN,RST,ACK,FIN",
+    "SYN",
+    "-m",
+    "comment",
+    "--comment",
+    `greenlight-fence:${service}`,
+    "-j",
+    "REJECT",
+    "--reject-with",
+    "tcp-reset",
+  ];
+}
+
+/** True for a fence line of `service` in `iptables -S` output (which quotes the comment). */
+export function isFenceOf(line: string, service: string): boolean {
+  return new RegExp(`greenlight-fence:${service}(?:"|\\s|$)`).test(line);
+}
+
+/** The arguments of one `iptables -S` rule line, without `-A CHAIN`'s `-A` and with quotes removed. */
+export function ruleArguments(line: string): string[] {
+  return (
+    line
+      .replace(/^-A /, "")
+      .match(/"[^"]*"|\S+/g)
+      ?.map((a) => a.replace(/^"|"$/g, "")) ?? []
+  );
 }

@@ -1,7 +1,16 @@
 import { execFile } from "node:child_process";
 import { GreenlightError } from "../../shared/errors.js";
 import { renderStableUpstream } from "../nginx/upstream.js";
-import { PARENT_CHAIN, iptables, iptablesOrThrow, parseDnatRule, serviceChain } from "./iptables.js";
+import {
+  PARENT_CHAIN,
+  fenceRule,
+  iptables,
+  iptablesOrThrow,
+  isFenceOf,
+  parseDnatRule,
+  ruleArguments,
+  serviceChain,
+} from "./iptables.js";
 import { applyUpstream, type UpstreamSite } from "./reload-switch.js";
 import type { SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "./traffic-switch.js";
 import { readFile } from "node:fs/promises";
@@ -69,6 +78,16 @@ export class NatSwitch implements TrafficSwitch {
     }
     const confirmMs = Date.now() - switchStarted;
     log.debug(`NAT ${stable} → ${target.address} (${target.colour})`);
+    if (existing && existing.destination !== target.address) {
+      // From here on no new connection belongs to the old colour. One that conntrack still binds to it (a source
+      // port reused from one of its finished flows) is reset at once, and nginx retries it on a fresh connection,
+      // instead of reaching a colour that the drain may already have found empty.
+      await iptablesOrThrow(
+        this.options.iptables,
+        ["-I", "OUTPUT", "1", ...fenceRule(this.site.service, existing.destination)],
+        "filter",
+      );
+    }
     // nginx itself changes only when the stable address does: the first deploy, or a new network.
     const content = renderStableUpstream(this.site.service, this.site.upstreamName, stable);
     const onDisk = await readFile(this.site.upstreamFile, "utf8").catch(() => "");
@@ -84,26 +103,41 @@ export class NatSwitch implements TrafficSwitch {
     return { confirmMs };
   }
 
-  async forget(oldAddress: string): Promise<void> {
-    const [ip, port] = oldAddress.split(":");
-    if (!ip || !port) return;
-    // Finished flows linger in conntrack; a container that later gets the same address must not inherit them.
-    await new Promise<void>((resolve) => {
-      execFile(
-        this.options.conntrack,
-        ["-D", "-p", "tcp", "--reply-src", ip, "--reply-port-src", port],
-        { timeout: 5000 },
-        () => resolve(),
-      );
-    });
+  async retire(oldAddress: string): Promise<void> {
+    await this.forget(oldAddress);
+    await this.clearFences();
   }
 
-  /** Puts back the rule a failed switch replaced (or removes the one it added). */
+  /** Removes this service's fences (left by a finished deploy, or by one interrupted by a crash). */
+  async clearFences(): Promise<void> {
+    const listing = await iptables(this.options.iptables, ["-S", "OUTPUT"], "filter");
+    for (const line of listing.output.split("\n")) {
+      if (!isFenceOf(line, this.site.service)) continue;
+      await iptables(this.options.iptables, ["-D", ...ruleArguments(line)], "filter");
+    }
+  }
+
+  async forget(oldAddress: string, states: string[] = []): Promise<void> {
+    const [ip, port] = oldAddress.split(":");
+    if (!ip || !port) return;
+    const filter = ["-D", "-p", "tcp", "--reply-src", ip, "--reply-port-src", port];
+    // Finished flows linger in conntrack; a container that later gets the same address must not inherit them.
+    const runs = states.length > 0 ? states.map((state) => [...filter, "--state", state]) : [filter];
+    await Promise.all(
+      runs.map(
+        (args) =>
+          new Promise<void>((resolve) => {
+            execFile(this.options.conntrack, args, { timeout: 5000 }, () => resolve());
+          }),
+      ),
+    );
+  }
+
   private async restoreRule(previousListing: string): Promise<void> {
-    const previous = /^-A \S+ (.*--to-destination \S+.*)$/m.exec(previousListing)?.[1];
+    const previous = previousListing.split("\n").find((line) => line.includes("--to-destination"));
     if (previous) {
-      const args = previous.match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, "")) ?? [];
-      await iptablesOrThrow(this.options.iptables, ["-R", this.chain, "1", ...args]);
+      const [chain, ...rule] = ruleArguments(previous);
+      await iptablesOrThrow(this.options.iptables, ["-R", chain ?? this.chain, "1", ...rule]);
     } else {
       await iptables(this.options.iptables, ["-F", this.chain]);
     }

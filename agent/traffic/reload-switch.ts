@@ -76,4 +76,8 @@ export class ReloadSwitch implements TrafficSwitch {
   }
 
   async forget(): Promise<void> {}
+
+  async retire(): Promise<void> {}
+
+  async clearFences(): Promise<void> {}
 }

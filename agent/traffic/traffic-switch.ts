@@ -33,4 +33,8 @@ export interface TrafficSwitch {
   switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }>;
   /** Called once the old colour is drained: forget anything that still points at it. */
   forget(oldAddress: string): Promise<void>;
+  /** Called once the old colour is removed: its address may be given to the next colour. */
+  retire(oldAddress: string): Promise<void>;
+  /** Removes any fence a crashed deploy left; run by reconcile. */
+  clearFences(): Promise<void>;
 }

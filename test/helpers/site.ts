@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { onJsonLines } from "./json-lines.js";
 import { startContainerNginx, startNginx, type PrivateNginx } from "./nginx.js";
-import { PARENT_CHAIN, serviceChain } from "../../agent/traffic/iptables.js";
+import { PARENT_CHAIN, isFenceOf, ruleArguments, serviceChain } from "../../agent/traffic/iptables.js";
 import { docker, run } from "./run.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -176,6 +176,11 @@ export async function removeNatChain(service: string): Promise<void> {
     await run("iptables", ["-w", "5", "-t", "nat", "-D", ...line.replace(/^-A /, "").split(" ")]).catch(
       () => "",
     );
+  }
+  const filter = await run("iptables", ["-w", "5", "-t", "filter", "-S", "OUTPUT"]).catch(() => "");
+  for (const line of filter.split("\n")) {
+    if (!isFenceOf(line, service)) continue;
+    await run("iptables", ["-w", "5", "-t", "filter", "-D", ...ruleArguments(line)]).catch(() => "");
   }
   await run("iptables", ["-w", "5", "-t", "nat", "-F", chain]).catch(() => "");
   await run("iptables", ["-w", "5", "-t", "nat", "-X", chain]).catch(() => "");

@@ -7,11 +7,11 @@ import { countInTable } from "../../agent/docker/connections.js";
 import { condensePullProgress } from "../../agent/docker/pull.js";
 import { acquireServiceLock } from "../../agent/engine/lock.js";
 import { rollbackTarget } from "../../agent/engine/rollback.js";
-import { readUpstreamMarker, renderUpstream } from "../../agent/nginx/upstream.js";
+import { readUpstreamMarker, renderStableUpstream, renderUpstream } from "../../agent/nginx/upstream.js";
 import { generationReplaced } from "../../agent/nginx/workers.js";
 import { restoreNginxFile, writeNginxFile } from "../../agent/nginx/write-file.js";
 import { ReleaseStore, type ReleaseRecord } from "../../agent/state/releases.js";
-import { parseDnatRule, serviceChain } from "../../agent/traffic/iptables.js";
+import { fenceRule, parseDnatRule, serviceChain } from "../../agent/traffic/iptables.js";
 
 test("the upstream names one server, never marked down, and carries a marker reconcile can read", () => {
   const text = renderUpstream({
@@ -176,4 +176,17 @@ test("the NAT rule is read back from iptables -S", () => {
     comment: "greenlight:web:green:7",
   });
   assert.ok(serviceChain("a".repeat(63)).length <= 28);
+});
+
+test("NAT mode's upstream lists the stable address more than once, so a fenced connect is retried on a new connection", () => {
+  const text = renderStableUpstream("web", "greenlight_web", "172.17.0.1:17080");
+  assert.equal(text.match(/server 172\.17\.0\.1:17080 max_fails=0;/g)?.length, 4);
+  assert.deepEqual(fenceRule("web", "172.17.0.3:8080").slice(0, 5), [
+    "-p",
+    "tcp",
+    "-d",
+    "172.17.0.3/32",
+    "-m",
+  ]);
+  assert.ok(fenceRule("web", "172.17.0.3:8080").includes("greenlight-fence:web"));
 });
