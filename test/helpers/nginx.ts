@@ -153,7 +153,15 @@ export async function startNginx(
       pid_file: join(dir, "nginx.pid"),
     },
     stop: async () => {
-      await run("nginx", [...nginxArgs(dir), "-s", "stop"]).catch(() => undefined);
+      // A signal to the master, not `nginx -s stop`: that parses the config first and fails on a broken one.
+      const pid = Number((await readFile(join(dir, "nginx.pid"), "utf8").catch(() => "")).trim());
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {
+          // Already gone.
+        }
+      }
     },
   };
 }
