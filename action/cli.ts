@@ -3,6 +3,7 @@ import { importPrivateKey } from "../shared/signing.js";
 import { checkAgentUrl } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
 import { runCommand } from "./client.js";
+import { gitlabRenderer } from "./gitlab-render.js";
 import { writeKeyPair } from "./keygen.js";
 import { formatStatus, jsonRenderer, plainRenderer } from "./render.js";
 import { readSettings } from "./settings.js";
@@ -52,7 +53,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const signer = await importPrivateKey(settings.keyPem ?? "");
   const url = checkAgentUrl(settings.agents[0] ?? "", settings.insecure);
-  const renderer = settings.json ? jsonRenderer(write) : plainRenderer(write, { debug: settings.debug });
+  const renderer = settings.json
+    ? jsonRenderer(write)
+    : process.env.GITLAB_CI === "true"
+      ? gitlabRenderer(write, { debug: settings.debug })
+      : plainRenderer(write, { debug: settings.debug });
   const outcome = await runCommand(
     {
       url,

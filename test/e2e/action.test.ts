@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { runClient } from "../helpers/client.js";
 import { makeKeys, startDaemon, type Keys, type RunningAgent } from "../helpers/daemon.js";
 import { ROOT, Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
@@ -175,4 +176,32 @@ test("bad inputs fail the step with a usage error before anything is sent", asyn
   const run = await runAction({ image: "", command: "deploy" });
   assert.equal(run.code, 2);
   assert.match(run.stdout, /::error::USAGE: input "image" is required/);
+});
+
+test("the CLI in GitLab CI: sections per step, exit code, and GitLab's metadata recorded with the release", async () => {
+  const image = await stack.image({ version: "v2" });
+  const gitlab = {
+    GITLAB_CI: "true",
+    CI_PROJECT_PATH: "acme/shop",
+    CI_COMMIT_SHA: "feedface",
+    CI_COMMIT_REF_NAME: "main",
+    GITLAB_USER_LOGIN: "ana",
+    CI_JOB_URL: "https://gitlab.example/acme/shop/-/jobs/7",
+  };
+  const run = await runClient(["deploy", "--image", image], {
+    ...gitlab,
+    GREENLIGHT_AGENT: agent.url,
+    GREENLIGHT_KEY: keys.privatePem,
+    GREENLIGHT_SERVICE: site.service,
+  }).done;
+  assert.equal(run.code, 0, run.stderr);
+  // GitLab reads a marker only at a line start, behind ESC[0K; compare with ESC spelled out.
+  const shown = run.stdout.split("\u001b").join("<ESC>");
+  assert.match(shown, /<ESC>\[0Ksection_start:\d+:greenlight_pull_\d+\[collapsed=true\]\r<ESC>\[0Kpull/);
+  assert.match(shown, /<ESC>\[0Ksection_end:\d+:greenlight_switch_\d+\r<ESC>\[0K/);
+  const history = await site.history();
+  const live = history.find((r) => r.status === "live") as { by?: Record<string, string> } | undefined;
+  assert.equal(live?.by?.repository, "acme/shop");
+  assert.equal(live?.by?.actor, "ana");
+  assert.equal(live?.by?.runUrl, "https://gitlab.example/acme/shop/-/jobs/7");
 });
