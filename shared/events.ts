@@ -16,6 +16,10 @@ export const STEPS = [
 export const Step = z.enum(STEPS);
 export type Step = z.infer<typeof Step>;
 
+/** The two slots a service's releases alternate between. */
+export const Colour = z.enum(["blue", "green"]);
+export type Colour = z.infer<typeof Colour>;
+
 export const Level = z.enum(["debug", "info", "warn", "error"]);
 export type Level = z.infer<typeof Level>;
 
@@ -63,7 +67,7 @@ export const DeployResult = z.object({
   release: z.string().optional(),
   image: z.string().optional(),
   digest: z.string().optional(),
-  colour: z.enum(["blue", "green"]).optional(),
+  colour: Colour.optional(),
   previousRelease: z.string().optional(),
   durations: Durations,
   error: ErrorBody.optional(),

@@ -2,7 +2,9 @@ import type Docker from "dockerode";
 import { GreenlightError } from "../../shared/errors.js";
 import { dockerMessage, dockerStatus } from "./client.js";
 
-export type Colour = "blue" | "green";
+import type { Colour } from "../../shared/events.js";
+
+export type { Colour };
 
 export const LABEL = {
   service: "greenlight.service",

@@ -17,7 +17,7 @@ import { waitHealthy } from "../docker/health.js";
 import { followLogs, tailLogs } from "../docker/logs.js";
 import { condensePullProgress, pullImage, type RegistryAuth } from "../docker/pull.js";
 import { readFile } from "node:fs/promises";
-import { otherColour, type Colour, type ReleaseRecord } from "../state/releases.js";
+import { markLive, otherColour, type Colour, type ReleaseRecord } from "../state/releases.js";
 import { drainConnections } from "./drain.js";
 import { acquireServiceLock } from "./lock.js";
 import { reconcileService } from "./reconcile.js";
@@ -203,13 +203,9 @@ export async function runRelease(
       switched = true;
       await keepRunning(docker, freshId);
       await ctx.store.update((s) => {
-        s.live = { colour, release: releaseId };
-        for (const r of s.records) {
-          if (r.id === releaseId) {
-            r.status = "live";
-            r.digest = pulled.digest;
-          } else if (r.status === "live") r.status = "retired";
-        }
+        markLive(s, { colour, release: releaseId });
+        const record = s.records.find((r) => r.id === releaseId);
+        if (record) record.digest = pulled.digest;
       });
       log.info(
         `new requests go to ${colour} (release ${releaseId}); switch (${ctx.traffic.mode}) confirmed in ${confirmMs}ms`,

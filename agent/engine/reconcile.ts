@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import { asGreenlightError } from "../../shared/errors.js";
 import { inspectRunning, listColours, removeContainer, type ColourContainer } from "../docker/containers.js";
+import { markLive } from "../state/releases.js";
 import { drainConnections } from "./drain.js";
 import type { ServiceContext } from "./service.js";
 import type { StepLogger } from "./step-logger.js";
@@ -40,14 +41,7 @@ export async function reconcileService(docker: Docker, ctx: ServiceContext, log:
       await ctx.traffic.switchTo({ ...candidate, address, gateway: running.gateway }, log);
     }
     if (!stateAgrees) {
-      const adopted = { colour: candidate.colour, release: candidate.release };
-      await ctx.store.update((s) => {
-        s.live = adopted;
-        for (const r of s.records) {
-          if (r.id === adopted.release) r.status = "live";
-          else if (r.status === "live") r.status = "retired";
-        }
-      });
+      await ctx.store.update((s) => markLive(s, { colour: candidate.colour, release: candidate.release }));
     }
     live = candidate;
     break;

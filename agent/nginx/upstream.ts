@@ -1,7 +1,9 @@
+import type { Colour } from "../../shared/events.js";
+
 export interface UpstreamTarget {
   service: string;
   upstreamName: string;
-  colour: "blue" | "green";
+  colour: Colour;
   release: string;
   address: string;
 }
@@ -24,10 +26,10 @@ export function renderUpstream(target: UpstreamTarget): string {
   ].join("\n");
 }
 
-export function readUpstreamMarker(text: string): { colour: "blue" | "green"; release: string } | undefined {
+export function readUpstreamMarker(text: string): { colour: Colour; release: string } | undefined {
   const match = MARKER.exec(text);
   if (!match?.[2] || !match[3]) return undefined;
-  return { colour: match[2] as "blue" | "green", release: match[3] };
+  return { colour: match[2] as Colour, release: match[3] };
 }
 
 export function defaultUpstreamName(service: string): string {

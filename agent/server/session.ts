@@ -122,25 +122,14 @@ async function handleRequest(
       ws.close(1000);
       return;
     }
-    case "deploy": {
-      const started = await engine.startDeploy(claims.service, claims.image ?? "", { by });
-      send(ws, {
-        type: "accepted",
-        deployId: started.log.deployId,
-        command: "deploy",
-        service: claims.service,
-      });
-      streamLive(ws, started.log, 0);
-      return;
-    }
+    case "deploy":
     case "rollback": {
-      const started = await engine.startRollback(claims.service, claims.to, { by });
-      send(ws, {
-        type: "accepted",
-        deployId: started.log.deployId,
-        command: "rollback",
-        service: claims.service,
-      });
+      const started =
+        claims.cmd === "deploy"
+          ? await engine.startDeploy(claims.service, claims.image ?? "", { by })
+          : await engine.startRollback(claims.service, claims.to, { by });
+      const deployId = started.log.deployId;
+      send(ws, { type: "accepted", deployId, command: claims.cmd, service: claims.service });
       streamLive(ws, started.log, 0);
       return;
     }
@@ -168,8 +157,7 @@ function identity(claims: RequestClaims, keyName: string): Record<string, string
 
 /** Events after `fromSeq`, then every new one as it happens, then the result; nothing in between is lost. */
 function streamLive(ws: WebSocket, log: DeployLog, fromSeq: number): void {
-  for (const event of log.events)
-    if (event.seq > fromSeq) send(ws, { type: "event", deployId: log.deployId, event });
+  replay(ws, log.deployId, log.events, fromSeq);
   if (log.result) {
     finish(ws, log.result);
     return;
@@ -189,7 +177,7 @@ function streamStored(
   result: DeployResult | undefined,
   fromSeq: number,
 ): void {
-  for (const event of events) if (event.seq > fromSeq) send(ws, { type: "event", deployId, event });
+  replay(ws, deployId, events, fromSeq);
   if (result) finish(ws, result);
   else {
     const failure = new GreenlightError(
@@ -198,6 +186,10 @@ function streamStored(
     );
     reject(ws, failure);
   }
+}
+
+function replay(ws: WebSocket, deployId: string, events: DeployEvent[], fromSeq: number): void {
+  for (const event of events) if (event.seq > fromSeq) send(ws, { type: "event", deployId, event });
 }
 
 function finish(ws: WebSocket, result: DeployResult): void {

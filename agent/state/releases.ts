@@ -1,11 +1,10 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { Durations, ErrorBody } from "../../shared/events.js";
-import { writeFileAtomic } from "../atomic-write.js";
+import { Colour, Durations, ErrorBody } from "../../shared/events.js";
 
-export const Colour = z.enum(["blue", "green"]);
-export type Colour = z.infer<typeof Colour>;
+export { Colour };
+import { writeFileAtomic } from "../atomic-write.js";
 
 export function otherColour(colour: Colour): Colour {
   return colour === "blue" ? "green" : "blue";
@@ -37,6 +36,15 @@ const ServiceState = z.object({
   records: z.array(ReleaseRecord),
 });
 export type ServiceState = z.infer<typeof ServiceState>;
+
+/** Records that `live` now serves: its release becomes live, the one that served before is retired. */
+export function markLive(state: ServiceState, live: { colour: Colour; release: string }): void {
+  state.live = live;
+  for (const r of state.records) {
+    if (r.id === live.release) r.status = "live";
+    else if (r.status === "live") r.status = "retired";
+  }
+}
 
 /** Release history and the live colour of one service, kept in one JSON file written atomically. */
 export class ReleaseStore {

@@ -12,7 +12,7 @@ import {
   serviceChain,
 } from "./iptables.js";
 import { applyUpstream, type UpstreamSite } from "./reload-switch.js";
-import type { SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "./traffic-switch.js";
+import type { Colour, SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "./traffic-switch.js";
 import { readFile } from "node:fs/promises";
 
 export interface NatOptions {
@@ -45,7 +45,7 @@ export class NatSwitch implements TrafficSwitch {
     const rule = parseDnatRule(listing.output);
     const match = /^greenlight:[^:]+:(blue|green):(\S+)$/.exec(rule?.comment ?? "");
     if (!rule || !match?.[1] || !match[2]) return undefined;
-    return { colour: match[1] as "blue" | "green", release: match[2], address: rule.destination };
+    return { colour: match[1] as Colour, release: match[2], address: rule.destination };
   }
 
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {

@@ -1,4 +1,6 @@
-export type Colour = "blue" | "green";
+import type { Colour } from "../../shared/events.js";
+
+export type { Colour };
 
 export interface SwitchTarget {
   colour: Colour;
