@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Durations } from "../shared/events.js";
 import { startNginx, type PrivateNginx } from "../test/helpers/nginx.js";
 import { waitFor } from "../test/helpers/ports.js";
 import { docker, run } from "../test/helpers/run.js";
@@ -16,6 +17,8 @@ export interface DeployTiming {
   readinessMs?: number;
   drainMs?: number;
   drainTailMs?: number;
+  /** The agent's own per-step durations, where the strategy is greenlight. */
+  steps?: Durations;
 }
 
 export interface Target {
@@ -55,6 +58,7 @@ export function greenlight(mode: "nat" | "reload"): Strategy {
             readinessMs: (d?.start ?? 0) + (d?.health ?? 0),
             drainMs: d?.drain,
             drainTailMs: d?.drainTail,
+            steps: d,
           };
         },
       };

@@ -119,6 +119,21 @@ process.stdout.write(
     ]),
   )}\n\n`,
 );
+const stepNames = ["queue", "pull", "start", "health", "switch", "drain", "stop", "total"] as const;
+const stepped = outcomes.filter((o) => o.timings.some((t) => t.steps));
+if (stepped.length > 0) {
+  process.stdout.write("greenlight's steps (median per deploy)\n\n");
+  process.stdout.write(
+    `${table(
+      ["strategy", ...stepNames, "unaccounted"],
+      stepped.map((o) => {
+        const at = (step: (typeof stepNames)[number]) => median(o.timings.map((t) => t.steps?.[step] ?? 0));
+        const accounted = stepNames.filter((s) => s !== "total").reduce((sum, s) => sum + at(s), 0);
+        return [o.strategy, ...stepNames.map((s) => ms(at(s))), ms(at("total") - accounted)];
+      }),
+    )}\n\n`,
+  );
+}
 const streams = FULL_LOAD.map((s) => s.name);
 process.stdout.write("Failed requests by load and strategy\n\n");
 process.stdout.write(
@@ -150,7 +165,9 @@ for (const o of outcomes) {
   for (const s of o.load.streams) if (s.failed > 0) process.stdout.write(`  ${s.name}: ${s.detail}\n`);
   const kinds = new Map<string, number>();
   for (const line of o.nginxErrors) {
-    const kind = /\*\d+ (.*?) (?:while|,)/.exec(line)?.[1] ?? line.slice(20, 100);
+    // The error and the phase it hit ("while connecting to upstream", "while reading response header…").
+    const match = /\*\d+ (.*?)(?:, client|$)/.exec(line);
+    const kind = match?.[1] ?? line.slice(20, 100);
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
   for (const [kind, count] of kinds) process.stdout.write(`  nginx: ${count} × ${kind}\n`);

@@ -149,20 +149,29 @@ export async function startColour(docker: Docker, spec: ColourSpec): Promise<Run
 
 /** Stops with the configured signal and grace (Docker sends SIGKILL after it), then removes. */
 export async function removeContainer(docker: Docker, idOrName: string, graceMs: number): Promise<boolean> {
-  const container = docker.getContainer(idOrName);
+  if (!(await stopContainer(docker, idOrName, graceMs))) return false;
+  await removeStopped(docker, idOrName);
+  return true;
+}
+
+/** Stops with the configured signal and grace. False when there is no such container. */
+export async function stopContainer(docker: Docker, idOrName: string, graceMs: number): Promise<boolean> {
   try {
-    await container.stop({ t: Math.ceil(graceMs / 1000) });
+    await docker.getContainer(idOrName).stop({ t: Math.ceil(graceMs / 1000) });
   } catch (error) {
     const status = dockerStatus(error);
     if (status === 404) return false;
     if (status !== 304) throw error;
   }
+  return true;
+}
+
+export async function removeStopped(docker: Docker, idOrName: string): Promise<void> {
   try {
-    await container.remove({ force: true });
+    await docker.getContainer(idOrName).remove({ force: true });
   } catch (error) {
     if (dockerStatus(error) !== 404 && dockerStatus(error) !== 409) throw error;
   }
-  return true;
 }
 
 /** Once a colour serves traffic, Docker brings it back after a daemon or host restart. */

@@ -10,7 +10,9 @@ import {
   inspectRunning,
   keepRunning,
   removeContainer,
+  removeStopped,
   startColour,
+  stopContainer,
   type RunningColour,
 } from "../docker/containers.js";
 import { waitHealthy } from "../docker/health.js";
@@ -105,6 +107,24 @@ export async function runRelease(
   let stopLogs: (() => void) | undefined;
   let failedStep: Step = "queue";
   try {
+    // The pull touches neither the switch nor the state, so it runs while the agent reconciles: on a cached
+    // image most of a deploy's fixed cost is this bookkeeping, on a fresh one the pull hides it.
+    const pullLog = new StepLogger(sink).at("pull");
+    const pullStarted = Date.now();
+    const pulling = (async () => {
+      pullLog.info(`pulling ${request.image}`);
+      const image = await pullImage(
+        docker,
+        request.image,
+        await registryAuth(agent, request.image),
+        condensePullProgress((line) => pullLog.debug(line)),
+      );
+      pullLog.info(`pulled ${image.digest}`, { digest: image.digest });
+      return image;
+    })().finally(() => (durations.pull = Date.now() - pullStarted));
+    // Awaited below; until then a failure must not surface as an unhandled rejection.
+    pulling.catch(() => undefined);
+
     log.at("reconcile");
     await reconcileService(docker, ctx, log);
     const state = await ctx.store.read();
@@ -129,18 +149,12 @@ export async function runRelease(
     if (!release) throw new GreenlightError("INTERNAL", "release record was not saved");
     const releaseId = release.id;
 
+    // The live colour does not change while this deploy holds the lock: look it up while the pull and start run.
+    const previousLookup = live ? liveContainer(docker, ctx, live.colour) : Promise.resolve(undefined);
+    previousLookup.catch(() => undefined);
+
     failedStep = "pull";
-    const pulled = await timed("pull", async () => {
-      log.info(`pulling ${request.image}`);
-      const image = await pullImage(
-        docker,
-        request.image,
-        await registryAuth(agent, request.image),
-        condensePullProgress((line) => log.debug(line)),
-      );
-      log.info(`pulled ${image.digest}`, { digest: image.digest });
-      return image;
-    });
+    const pulled = await pulling;
     release.digest = pulled.digest;
 
     failedStep = "start";
@@ -196,7 +210,7 @@ export async function runRelease(
     });
 
     failedStep = "switch";
-    const previous = live ? await liveContainer(docker, ctx, live.colour) : undefined;
+    const previous = await previousLookup;
     await timed("switch", async () => {
       const target = { colour, release: releaseId, address, gateway: freshGateway };
       const { confirmMs } = await ctx.traffic.switchTo(target, log);
@@ -237,8 +251,12 @@ export async function runRelease(
         // Forget the drained flows before the container goes: a half-closed flow whose last ACK is lost with
         // the container would otherwise capture a new connection that reuses its source port.
         await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
-        await removeContainer(docker, previous.id, ctx.config.stop_grace);
-        await ctx.traffic.retire(`${previous.ip}:${ctx.config.port}`);
+        await stopContainer(docker, previous.id, ctx.config.stop_grace);
+        // A stopped container has left the network: its address can be retired while Docker removes it.
+        await Promise.all([
+          removeStopped(docker, previous.id),
+          ctx.traffic.retire(`${previous.ip}:${ctx.config.port}`),
+        ]);
         log.info(`stopped and removed ${ctx.name}-${live?.colour}`);
       });
     }
