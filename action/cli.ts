@@ -1,7 +1,7 @@
 import { EXIT, GreenlightError, asGreenlightError, exitCodeFor } from "../shared/errors.js";
-import { importPrivateKey } from "../shared/signing.js";
 import { checkAgentUrl } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
+import { clientAuth } from "./auth.js";
 import { runCommand } from "./client.js";
 import { gitlabRenderer } from "./gitlab-render.js";
 import { writeKeyPair } from "./keygen.js";
@@ -21,6 +21,9 @@ Options:
   --agent URL        agent WebSocket URL (env GREENLIGHT_AGENT); ws:// only to loopback unless --insecure
   --agent-id ID      the agent id to expect (env GREENLIGHT_AGENT_ID); default: the id the agent announces
   --key FILE         Ed25519 private key (env GREENLIGHT_KEY with the PEM itself, or GREENLIGHT_KEY_FILE)
+  --auth oidc        keyless: send the CI's ID token instead (GitLab: id_tokens GREENLIGHT_ID_TOKEN;
+                     GitHub Actions: permissions id-token: write) (env GREENLIGHT_AUTH)
+  --audience AUD     the ID token's audience when the CLI requests one (default greenlight:<agent id>)
   --service NAME     (env GREENLIGHT_SERVICE)        --image REF   (env GREENLIGHT_IMAGE)
   --ca FILE          CA bundle for the agent's TLS certificate (env GREENLIGHT_CA)
   --timeout DUR      give up after this long, e.g. 10m (env GREENLIGHT_TIMEOUT, default 15m)
@@ -51,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     );
     return EXIT.ok;
   }
-  const signer = await importPrivateKey(settings.keyPem ?? "");
+  const auth = await clientAuth(settings);
   const url = checkAgentUrl(settings.agents[0] ?? "", settings.insecure);
   const renderer = settings.json
     ? jsonRenderer(write)
@@ -61,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
   const outcome = await runCommand(
     {
       url,
-      signer,
+      auth,
       ...(settings.agentId ? { agentId: settings.agentId } : {}),
       ...(settings.ca ? { ca: settings.ca } : {}),
       timeoutMs: settings.timeoutMs,

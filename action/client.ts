@@ -1,14 +1,15 @@
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { GreenlightError, isErrorCode } from "../shared/errors.js";
+import { GreenlightError, asGreenlightError, isErrorCode } from "../shared/errors.js";
 import type { DeployEvent, DeployResult } from "../shared/events.js";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, TOKEN_LIFETIME_S } from "../shared/limits.js";
 import { AgentMessage, type CiMetadata, type Command, type StatusMessage } from "../shared/protocol.js";
-import { signRequest, type PrivateKey } from "../shared/signing.js";
+import { signRequest } from "../shared/signing.js";
+import type { ClientAuth } from "./auth.js";
 
 export interface ClientOptions {
   url: URL;
-  signer: { key: PrivateKey; kid: string };
+  auth: ClientAuth;
   /** Expected agent id; when absent, the id the agent announces in its hello. */
   agentId?: string;
   ca?: Buffer;
@@ -161,9 +162,18 @@ function connectOnce(
             ws.close();
             return;
           }
+          const agentId = options.agentId ?? message.agentId;
+          let identity: string | undefined;
+          try {
+            identity = options.auth.kind === "oidc" ? await options.auth.idToken(agentId) : undefined;
+          } catch (error) {
+            attempt.error = asGreenlightError(error);
+            ws.close();
+            return;
+          }
           const token = await signRequest(
             {
-              aud: options.agentId ?? message.agentId,
+              aud: agentId,
               nonce: message.nonce,
               jti: randomBytes(18).toString("base64url"),
               cmd: args.cmd,
@@ -174,10 +184,10 @@ function connectOnce(
               ...(args.cmd === "attach" ? { fromSeq } : {}),
               ci: options.ci,
             },
-            options.signer,
+            options.auth.signer,
             TOKEN_LIFETIME_S,
           );
-          ws.send(JSON.stringify({ type: "request", token }));
+          ws.send(JSON.stringify({ type: "request", token, ...(identity ? { identity } : {}) }));
           return;
         }
         case "accepted":

@@ -7,7 +7,10 @@ export interface ActionInputs {
   image?: string;
   command: "deploy" | "rollback" | "status";
   to?: string;
-  key: string;
+  /** PEM of the signing key; absent with auth oidc. */
+  key?: string;
+  auth: "key" | "oidc";
+  audience?: string;
   agentId?: string;
   timeoutMs: number;
   ca?: Buffer;
@@ -44,10 +47,17 @@ export function readActionInputs(input: InputReader): ActionInputs {
     agents: required("agents").split(/\s+/).filter(Boolean),
     service: required("service"),
     command,
-    key: required("key"),
+    auth: "key",
     timeoutMs,
     insecure: get("insecure") === "true",
   };
+  const auth = get("auth") || "key";
+  if (auth !== "key" && auth !== "oidc") {
+    throw new GreenlightError("USAGE", `input "auth" must be key or oidc, not "${auth}"`);
+  }
+  inputs.auth = auth;
+  if (auth === "key") inputs.key = required("key");
+  if (get("audience")) inputs.audience = get("audience");
   if (command === "deploy") inputs.image = required("image");
   if (get("to")) inputs.to = get("to");
   if (get("agent-id")) inputs.agentId = get("agent-id");

@@ -1,7 +1,7 @@
 import * as core from "@actions/core";
 import { EXIT, asGreenlightError, exitCodeFor, type ErrorCode } from "../shared/errors.js";
 import { formatDuration } from "../shared/duration.js";
-import { importPrivateKey } from "../shared/signing.js";
+import { clientAuth } from "./auth.js";
 import { checkAgentUrl, shortName } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
 import { runCommand } from "./client.js";
@@ -49,9 +49,13 @@ async function startDeployment(
 /** The GitHub Action: inputs → one command per agent, in order, stopping at the first failure → outputs. */
 async function main(): Promise<number> {
   const inputs = readActionInputs((name) => core.getInput(name));
-  for (const line of inputs.key.split("\n"))
+  for (const line of (inputs.key ?? "").split("\n"))
     if (line.trim() && !line.startsWith("-----")) core.setSecret(line.trim());
-  const signer = await importPrivateKey(inputs.key);
+  const auth = await clientAuth({
+    auth: inputs.auth,
+    ...(inputs.key ? { keyPem: inputs.key } : {}),
+    ...(inputs.audience ? { audience: inputs.audience } : {}),
+  });
   const urls = inputs.agents.map((agent) => checkAgentUrl(agent, inputs.insecure));
   const deployment =
     inputs.environment && inputs.command !== "status"
@@ -82,7 +86,7 @@ async function main(): Promise<number> {
       const result = await runCommand(
         {
           url,
-          signer,
+          auth,
           timeoutMs: inputs.timeoutMs,
           ci: ciMetadata(),
           ...(inputs.agentId ? { agentId: inputs.agentId } : {}),

@@ -3,12 +3,15 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../shared/duration.js";
 import { GreenlightError } from "../shared/errors.js";
 import { COMMANDS, type Command } from "../shared/protocol.js";
+import { ID_TOKEN_VARIABLE } from "./auth.js";
 
 export interface ClientSettings {
   command: Command | "keygen" | "help";
   agents: string[];
   agentId?: string;
   keyPem?: string;
+  auth: "key" | "oidc";
+  audience?: string;
   service?: string;
   image?: string;
   to?: string;
@@ -25,6 +28,8 @@ const options = {
   agent: { type: "string", multiple: true },
   "agent-id": { type: "string" },
   key: { type: "string" },
+  auth: { type: "string" },
+  audience: { type: "string" },
   service: { type: "string" },
   image: { type: "string" },
   to: { type: "string" },
@@ -65,7 +70,15 @@ export async function readSettings(argv: string[], env: Env = process.env): Prom
   const { values, positionals } = parsed;
   const word = positionals[0];
   if (values.help || !word)
-    return { command: "help", agents: [], insecure: false, json: false, debug: false, timeoutMs: 0 };
+    return {
+      command: "help",
+      agents: [],
+      auth: "key",
+      insecure: false,
+      json: false,
+      debug: false,
+      timeoutMs: 0,
+    };
   if (word !== "keygen" && !(COMMANDS as readonly string[]).includes(word)) {
     throw new GreenlightError(
       "USAGE",
@@ -86,11 +99,20 @@ export async function readSettings(argv: string[], env: Env = process.env): Prom
   const agents = (
     values.agent ?? (env.GREENLIGHT_AGENT ?? env.GREENLIGHT_AGENTS ?? "").split(/[\s,]+/)
   ).filter(Boolean);
+  const keyPem = word === "keygen" ? undefined : await readKey(values.key, env);
+  // Without a key, a job that was handed an ID token means OIDC.
+  const auth = values.auth ?? env.GREENLIGHT_AUTH ?? (!keyPem && env[ID_TOKEN_VARIABLE] ? "oidc" : "key");
+  if (auth !== "key" && auth !== "oidc") {
+    throw new GreenlightError("USAGE", `--auth must be key or oidc, not "${auth}"`);
+  }
+  const audience = values.audience ?? env.GREENLIGHT_AUDIENCE;
   const settings: ClientSettings = {
     command: word as Command | "keygen",
     agents,
     agentId: values["agent-id"] ?? env.GREENLIGHT_AGENT_ID,
-    keyPem: word === "keygen" ? undefined : await readKey(values.key, env),
+    ...(keyPem ? { keyPem } : {}),
+    auth,
+    ...(audience ? { audience } : {}),
     service: values.service ?? env.GREENLIGHT_SERVICE,
     image: values.image ?? env.GREENLIGHT_IMAGE,
     to: values.to ?? env.GREENLIGHT_TO,
@@ -110,7 +132,12 @@ export async function readSettings(argv: string[], env: Env = process.env): Prom
     return settings;
   }
   need(settings.agents.length > 0, "--agent wss://host:7350 (or GREENLIGHT_AGENT)");
-  need(settings.keyPem, "--key FILE (or GREENLIGHT_KEY holding the PEM)");
+  if (settings.auth === "key") {
+    need(
+      settings.keyPem,
+      "--key FILE (or GREENLIGHT_KEY holding the PEM), or --auth oidc with a CI ID token",
+    );
+  }
   need(settings.service, "--service NAME (or GREENLIGHT_SERVICE)");
   if (settings.command === "deploy") need(settings.image, "--image REF (or GREENLIGHT_IMAGE)");
   if (settings.command === "attach") need(settings.deployId, "--deploy-id ID");

@@ -126,6 +126,35 @@ const TrustedKey = z
     message: "set exactly one of public_key_file or public_key",
   });
 
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** A CI identity provider whose signed ID tokens this agent accepts (GitHub Actions, GitLab, …). */
+const OidcTrust = z
+  .object({
+    /** Shown in logs and release history; defaults to the issuer's host. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/)
+      .optional(),
+    issuer: z.url().refine((value) => {
+      const url = new URL(value);
+      return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+    }, "the issuer must be an https URL (plain http only on loopback)"),
+    /** The `aud` the token must carry; defaults to greenlight:<agent id>. */
+    audience: z.string().min(1).optional(),
+    /** Where the issuer publishes its keys; found by OpenID discovery when absent. */
+    jwks_url: z.url().optional(),
+    /** Claims the token must carry, each exact or a glob (`*` any run of characters, `?` one). */
+    claims: z.record(z.string(), z.string()).refine((claims) => Object.keys(claims).length > 0, {
+      message:
+        "name at least one claim (e.g. repository or project_path): without one, every pipeline of the issuer would be trusted",
+    }),
+    /** Services these tokens may act on; all when absent. */
+    services: z.array(z.string()).optional(),
+  })
+  .strict();
+export type OidcTrust = z.infer<typeof OidcTrust>;
+
 const Tls = z.object({ cert: z.string(), key: z.string() }).strict();
 
 export const AgentConfigSchema = z
@@ -142,9 +171,9 @@ export const AgentConfigSchema = z
     registries: z.record(z.string(), RegistryAuth).default({}),
     tls: Tls.optional(),
     trust: z
-      .object({ keys: z.array(TrustedKey).default([]) })
+      .object({ keys: z.array(TrustedKey).default([]), oidc: z.array(OidcTrust).default([]) })
       .strict()
-      .default({ keys: [] }),
+      .default({ keys: [], oidc: [] }),
     services: z.record(z.string(), ServiceConfig),
   })
   .strict()

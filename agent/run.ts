@@ -4,7 +4,8 @@ import { connectDocker } from "./docker/client.js";
 import { Engine } from "./engine/engine.js";
 import { createDaemonLog } from "./daemon-log.js";
 import { startAgentServer } from "./server/server.js";
-import { loadTrustedKeys, type TrustedKey } from "./server/trust.js";
+import { IssuerKeys } from "./server/issuer-keys.js";
+import { loadTrust, type Trust } from "./server/trust.js";
 import { asGreenlightError } from "../shared/errors.js";
 
 /**
@@ -13,7 +14,8 @@ import { asGreenlightError } from "../shared/errors.js";
  */
 export async function runDaemon(configFile: string, initial: AgentConfig): Promise<void> {
   const log = createDaemonLog();
-  let keys: Map<string, TrustedKey> = await loadTrustedKeys(initial);
+  const issuerKeys = new IssuerKeys();
+  let trust: Trust = await loadTrust(initial, issuerKeys);
   const engine = new Engine(initial, connectDocker(initial.docker.socket));
   for (const service of Object.keys(initial.services)) {
     await engine
@@ -24,23 +26,28 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
         log("error", "reconcile failed", { service, error: asGreenlightError(error).message }),
       );
   }
-  const server = await startAgentServer(initial, { engine, keys: () => keys, log });
+  const server = await startAgentServer(initial, { engine, trust: () => trust, log });
   const bound = server.address();
   log("info", `listening on ${bound.host}:${bound.port}`, {
     agent: initial.id,
     port: bound.port,
     tls: Boolean(initial.tls),
-    keys: keys.size,
+    keys: trust.keys.size,
+    oidc: trust.oidc.size,
   });
 
   process.on("SIGHUP", () => {
     void (async () => {
       try {
         const next = await loadConfig(configFile);
-        const nextKeys = await loadTrustedKeys(next);
+        const nextTrust = await loadTrust(next, issuerKeys);
         engine.replaceConfig(next);
-        keys = nextKeys;
-        log("info", "config reloaded", { services: Object.keys(next.services).length, keys: nextKeys.size });
+        trust = nextTrust;
+        log("info", "config reloaded", {
+          services: Object.keys(next.services).length,
+          keys: nextTrust.keys.size,
+          oidc: nextTrust.oidc.size,
+        });
       } catch (error) {
         log("error", "config reload refused; keeping the running config", {
           error: asGreenlightError(error).message,

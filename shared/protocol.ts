@@ -52,7 +52,12 @@ export const Hello = z.object({
 });
 
 export const RequestMessage = z
-  .object({ type: z.literal("request"), token: z.string().max(16_384) })
+  .object({
+    type: z.literal("request"),
+    token: z.string().max(16_384),
+    /** A CI ID token (OIDC) that stands in for a trusted key; `token` is then signed by a one-run key. */
+    identity: z.string().max(16_384).optional(),
+  })
   .strict();
 export type RequestMessage = z.infer<typeof RequestMessage>;
 

@@ -7,11 +7,12 @@ import {
   exportPKCS8,
   exportSPKI,
   generateKeyPair,
+  importJWK,
   importPKCS8,
   importSPKI,
   jwtVerify,
 } from "jose";
-import type { CryptoKey } from "jose";
+import type { CryptoKey, JWK, ProtectedHeaderParameters } from "jose";
 import { GreenlightError } from "./errors.js";
 import { CLOCK_SKEW_S, MAX_TOKEN_LIFETIME_S, REQUEST_TYPE, SIGNING_ALGORITHM } from "./limits.js";
 import { COMMANDS, RequestClaims } from "./protocol.js";
@@ -47,17 +48,73 @@ export async function importPublicKey(pem: string): Promise<{ key: PublicKey; ki
   return { key, kid };
 }
 
+/** A signing key; `jwk` is set for a one-time key whose public half travels in the request's header. */
+export interface Signer {
+  key: PrivateKey;
+  kid: string;
+  jwk?: JWK;
+}
+
+/**
+ * A key made for one CI run, for requests that carry a CI ID token instead of a trusted key's signature. The
+ * agent pins each ID token to the first such key that uses it, so a token seen after its use is worth nothing.
+ */
+export async function generateRunSigner(extractable = false): Promise<Signer> {
+  const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable });
+  return runSigner(privateKey, await exportJWK(publicKey));
+}
+
+/** A run key kept as a private JWK (see generateRunSigner). */
+export async function runSignerFromJwk(jwk: JWK): Promise<Signer> {
+  const key = await importJWK(jwk, SIGNING_ALGORITHM);
+  if (key instanceof Uint8Array)
+    throw new GreenlightError("USAGE", "the stored run key is not an Ed25519 key");
+  return runSigner(key, jwk);
+}
+
+async function runSigner(key: PrivateKey, publicPart: JWK): Promise<Signer> {
+  const jwk = { kty: "OKP", crv: publicPart.crv ?? "Ed25519", x: publicPart.x ?? "" };
+  return { key, kid: await calculateJwkThumbprint(jwk), jwk };
+}
+
+/** The public key a request carries in its header (see generateRunSigner), checked against its `kid`. */
+export async function embeddedKey(
+  header: ProtectedHeaderParameters,
+): Promise<{ key: PublicKey; kid: string }> {
+  const jwk = header.jwk;
+  if (!jwk || jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.x !== "string") {
+    throw new GreenlightError(
+      "AUTH_MALFORMED",
+      "a request with an ID token must carry its Ed25519 public key in the header (jwk)",
+    );
+  }
+  const normalized = { kty: "OKP", crv: "Ed25519", x: jwk.x };
+  const kid = await calculateJwkThumbprint(normalized);
+  if (header.kid !== kid) {
+    throw new GreenlightError("AUTH_MALFORMED", "the request's kid is not its key's thumbprint");
+  }
+  const key = await importJWK(normalized, SIGNING_ALGORITHM);
+  if (key instanceof Uint8Array)
+    throw new GreenlightError("AUTH_MALFORMED", "the request's key is not usable");
+  return { key, kid };
+}
+
 export type UnsignedClaims = Omit<RequestClaims, "iat" | "exp">;
 
 export async function signRequest(
   claims: UnsignedClaims,
-  signer: { key: PrivateKey; kid: string },
+  signer: Signer,
   lifetimeS: number,
   now = Date.now(),
 ): Promise<string> {
   const iat = Math.floor(now / 1000);
   return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: REQUEST_TYPE, kid: signer.kid })
+    .setProtectedHeader({
+      alg: SIGNING_ALGORITHM,
+      typ: REQUEST_TYPE,
+      kid: signer.kid,
+      ...(signer.jwk ? { jwk: signer.jwk } : {}),
+    })
     .setIssuedAt(iat)
     .setExpirationTime(iat + lifetimeS)
     .sign(signer.key);
@@ -74,7 +131,12 @@ export interface VerifiedRequest<K> {
  */
 export async function verifyRequest<K extends { key: PublicKey }>(
   token: string,
-  expect: { audience: string; nonce: string; findKey: (kid: string) => K | undefined; now?: number },
+  expect: {
+    audience: string;
+    nonce: string;
+    findKey: (kid: string, header: ProtectedHeaderParameters) => K | undefined | Promise<K | undefined>;
+    now?: number;
+  },
 ): Promise<VerifiedRequest<K>> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -88,7 +150,7 @@ export async function verifyRequest<K extends { key: PublicKey }>(
       `algorithm ${String(header.alg)} is not accepted; requests are signed with Ed25519`,
     );
   }
-  const trusted = typeof header.kid === "string" ? expect.findKey(header.kid) : undefined;
+  const trusted = typeof header.kid === "string" ? await expect.findKey(header.kid, header) : undefined;
   if (!trusted) {
     throw new GreenlightError(
       "AUTH_UNKNOWN_KEY",

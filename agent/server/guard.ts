@@ -67,3 +67,25 @@ export class ReplayCache {
     return true;
   }
 }
+
+/**
+ * Binds each CI ID token to the first run key that used it, until the token expires. The same run may reconnect
+ * and re-attach with it; anyone else who obtains the token afterwards cannot sign for that key.
+ */
+export class TokenPins {
+  private readonly pins = new Map<string, { kid: string; expiresAtS: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** False when the token is already pinned to another key. */
+  pin(tokenId: string, kid: string, expiresAtS: number): boolean {
+    const nowS = Math.floor(this.now() / 1000);
+    if (this.pins.size > 1000) {
+      for (const [id, pin] of this.pins) if (pin.expiresAtS < nowS - 60) this.pins.delete(id);
+    }
+    const existing = this.pins.get(tokenId);
+    if (existing && existing.expiresAtS >= nowS - 60) return existing.kid === kid;
+    this.pins.set(tokenId, { kid, expiresAtS });
+    return true;
+  }
+}

@@ -2,13 +2,19 @@ import { GreenlightError } from "../../shared/errors.js";
 import { isServiceName } from "../../shared/names.js";
 import type { RequestClaims } from "../../shared/protocol.js";
 import type { AgentConfig } from "../config-schema.js";
-import type { TrustedKey } from "./trust.js";
+
+/** Who a verified request speaks for: a trusted key or a CI identity. */
+export interface Principal {
+  name: string;
+  /** Services it may act on; undefined means all. */
+  services: string[] | undefined;
+}
 
 /**
  * What a verified key may do: act on a configured service it is allowed, deploy only images of that service's
  * repository. Checked before any lock is taken or anything touched.
  */
-export function authorize(claims: RequestClaims, key: TrustedKey, config: AgentConfig): void {
+export function authorize(claims: RequestClaims, key: Principal, config: AgentConfig): void {
   if (!isServiceName(claims.service) || !config.services[claims.service]) {
     throw new GreenlightError(
       "UNKNOWN_SERVICE",
@@ -18,7 +24,7 @@ export function authorize(claims: RequestClaims, key: TrustedKey, config: AgentC
   if (key.services && !key.services.includes(claims.service)) {
     throw new GreenlightError(
       "POLICY_SERVICE_NOT_ALLOWED",
-      `key ${key.name} may not act on service ${claims.service}`,
+      `${key.name} may not act on service ${claims.service}`,
     );
   }
   if (claims.cmd === "deploy" && !claims.image) {

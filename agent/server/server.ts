@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { MAX_FRAME_BYTES, PING_INTERVAL_MS } from "../../shared/limits.js";
 import type { AgentConfig } from "../config-schema.js";
-import { ConnectionGuard, ReplayCache } from "./guard.js";
+import { ConnectionGuard, ReplayCache, TokenPins } from "./guard.js";
 import { runSession, type SessionDeps } from "./session.js";
 
 export interface AgentServer {
@@ -28,10 +28,11 @@ function refuse(socket: Duplex, status: string, reason: string): void {
 /** The WebSocket endpoint: TLS when configured, limits checked before the upgrade, heartbeats to drop dead peers. */
 export async function startAgentServer(
   config: AgentConfig,
-  deps: Omit<SessionDeps, "guard" | "replays">,
+  deps: Omit<SessionDeps, "guard" | "replays" | "pins">,
 ): Promise<AgentServer> {
   const guard = new ConnectionGuard();
   const replays = new ReplayCache();
+  const pins = new TokenPins();
   const handler = (_req: IncomingMessage, res: import("node:http").ServerResponse) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("greenlight agent: connect with a WebSocket\n");
   };
@@ -52,7 +53,7 @@ export async function startAgentServer(
       alive.set(ws, true);
       ws.on("pong", () => alive.set(ws, true));
       ws.on("error", () => undefined);
-      runSession(ws, address, { ...deps, guard, replays });
+      runSession(ws, address, { ...deps, guard, replays, pins });
     });
   });
 

@@ -4,19 +4,20 @@ import { GreenlightError, asGreenlightError, closeCodeFor, type ErrorCode } from
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { MAX_BUFFERED_BYTES, PROTOCOL_VERSION, REQUEST_DEADLINE_MS } from "../../shared/limits.js";
 import { RequestMessage, type AgentMessage, type RequestClaims } from "../../shared/protocol.js";
-import { verifyRequest } from "../../shared/signing.js";
+import { embeddedKey, verifyRequest } from "../../shared/signing.js";
 import type { Engine } from "../engine/engine.js";
 import type { DeployLog } from "../state/event-log.js";
-import type { ConnectionGuard, ReplayCache } from "./guard.js";
-import { authorize } from "./policy.js";
+import type { ConnectionGuard, ReplayCache, TokenPins } from "./guard.js";
+import { authorize, type Principal } from "./policy.js";
 import { releaseSummaries } from "./status.js";
-import type { TrustedKey } from "./trust.js";
+import type { Trust } from "./trust.js";
 
 export interface SessionDeps {
   engine: Engine;
-  keys: () => Map<string, TrustedKey>;
+  trust: () => Trust;
   guard: ConnectionGuard;
   replays: ReplayCache;
+  pins: TokenPins;
   log: (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -44,6 +45,8 @@ const AUTH_CODES = new Set<ErrorCode>([
   "AUTH_EXPIRED",
   "AUTH_NOT_YET_VALID",
   "AUTH_REPLAYED",
+  "AUTH_UNTRUSTED_ISSUER",
+  "AUTH_CLAIMS_MISMATCH",
   "PROTOCOL_ERROR",
 ]);
 
@@ -91,20 +94,14 @@ async function handleRequest(
     );
   }
   const engine = deps.engine;
-  const keys = deps.keys();
-  const { claims, key } = await verifyRequest(message.token, {
-    audience: engine.agentConfig.id,
-    nonce,
-    findKey: (kid) => keys.get(kid),
-  });
+  const { claims, principal, by } = await authenticate(message, nonce, deps);
   if (!deps.replays.remember(claims.jti, claims.exp)) {
     throw new GreenlightError("AUTH_REPLAYED", "this request was already used");
   }
-  authorize(claims, key, engine.agentConfig);
-  const by = identity(claims, key.name);
+  authorize(claims, principal, engine.agentConfig);
   deps.log("info", "request accepted", {
     address,
-    key: key.name,
+    principal: principal.name,
     cmd: claims.cmd,
     service: claims.service,
     ...by,
@@ -149,8 +146,49 @@ async function handleRequest(
   }
 }
 
-function identity(claims: RequestClaims, keyName: string): Record<string, string> {
-  const by: Record<string, string> = { key: keyName };
+/**
+ * Verifies the request against a trusted key, or, when it carries a CI ID token, against a trusted issuer with
+ * the request signed by the run's own key. `by` is what the release history records: CI metadata as the client
+ * sent it, overridden by whatever a verified ID token says.
+ */
+async function authenticate(
+  message: RequestMessage,
+  nonce: string,
+  deps: SessionDeps,
+): Promise<{ claims: RequestClaims; principal: Principal; by: Record<string, string> }> {
+  const trust = deps.trust();
+  const audience = deps.engine.agentConfig.id;
+  if (message.identity === undefined) {
+    const { claims, key } = await verifyRequest(message.token, {
+      audience,
+      nonce,
+      findKey: (kid) => trust.keys.get(kid),
+    });
+    return { claims, principal: key, by: { key: key.name, ...ciFields(claims) } };
+  }
+  if (trust.oidc.size === 0) {
+    throw new GreenlightError(
+      "AUTH_UNTRUSTED_ISSUER",
+      "this agent trusts no CI identity provider (add one under trust.oidc)",
+    );
+  }
+  const principal = await trust.oidc.verify(message.identity);
+  const { claims, key } = await verifyRequest(message.token, {
+    audience,
+    nonce,
+    findKey: (_kid, header) => embeddedKey(header),
+  });
+  if (!deps.pins.pin(principal.tokenId, key.kid, principal.expiresAtS)) {
+    throw new GreenlightError(
+      "AUTH_REPLAYED",
+      "this ID token was already used by another client; request a fresh one for each job",
+    );
+  }
+  return { claims, principal, by: { ...ciFields(claims), ...principal.identity } };
+}
+
+function ciFields(claims: RequestClaims): Record<string, string> {
+  const by: Record<string, string> = {};
   for (const [field, value] of Object.entries(claims.ci ?? {})) if (value) by[field] = value;
   return by;
 }

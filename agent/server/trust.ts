@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import { GreenlightError } from "../../shared/errors.js";
 import { importPublicKey, type PublicKey } from "../../shared/signing.js";
 import type { AgentConfig } from "../config-schema.js";
+import type { IssuerKeys } from "./issuer-keys.js";
+import { OidcVerifier } from "./oidc.js";
 
 export interface TrustedKey {
   name: string;
@@ -44,4 +46,18 @@ export async function loadTrustedKeys(config: AgentConfig): Promise<Map<string, 
     });
   }
   return keys;
+}
+
+/** Everything a request may be verified against: trusted keys and trusted CI identity providers. */
+export interface Trust {
+  keys: Map<string, TrustedKey>;
+  oidc: OidcVerifier;
+}
+
+/** Loads the trust of a config; `issuerKeys` carries the issuers' cached key sets across config reloads. */
+export async function loadTrust(config: AgentConfig, issuerKeys?: IssuerKeys): Promise<Trust> {
+  return {
+    keys: await loadTrustedKeys(config),
+    oidc: new OidcVerifier(config.trust.oidc, config.id, issuerKeys),
+  };
 }

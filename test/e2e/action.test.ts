@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { runClient } from "../helpers/client.js";
 import { makeKeys, startDaemon, type Keys, type RunningAgent } from "../helpers/daemon.js";
+import { startLocalIssuer, type LocalIssuer } from "../helpers/oidc-issuer.js";
 import { ROOT, Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 
@@ -15,13 +16,20 @@ let agent: RunningAgent;
 let keys: Keys;
 let github: Server;
 let githubUrl = "";
+let issuer: LocalIssuer;
 const calls: { method: string; path: string; body: Record<string, unknown> }[] = [];
 
 before(async () => {
   await stack.ready;
   site = await Site.start({ registry: stack.registry.host });
   keys = await makeKeys(site.dir, "ci");
-  agent = await startDaemon(site, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }]);
+  issuer = await startLocalIssuer({ sub: "repo:acme/shop:ref:refs/heads/main", repository: "acme/shop" });
+  agent = await startDaemon(site, [], {
+    trust: {
+      keys: [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }],
+      oidc: [{ name: "github", issuer: issuer.url, claims: { repository: "acme/shop" } }],
+    },
+  });
   // A stand-in for the GitHub API that records the Deployments calls.
   github = createServer((req, res) => {
     let body = "";
@@ -43,6 +51,7 @@ before(async () => {
 
 after(async () => {
   github?.close();
+  await issuer?.stop();
   await agent?.stop();
   await site?.stop();
 });
@@ -54,7 +63,10 @@ interface ActionRun {
   summary: string;
 }
 
-async function runAction(inputs: Record<string, string>): Promise<ActionRun> {
+async function runAction(
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): Promise<ActionRun> {
   const outputFile = join(site.dir, `output-${Date.now()}`);
   const summaryFile = join(site.dir, `summary-${Date.now()}`);
   await writeFile(outputFile, "");
@@ -71,6 +83,7 @@ async function runAction(inputs: Record<string, string>): Promise<ActionRun> {
     GITHUB_REF: "refs/heads/main",
     GITHUB_ACTOR: "octocat",
     GITHUB_RUN_ID: "1234",
+    ...extraEnv,
   };
   for (const [name, value] of Object.entries({
     agents: agent.url,
@@ -204,4 +217,23 @@ test("the CLI in GitLab CI: sections per step, exit code, and GitLab's metadata 
   assert.equal(live?.by?.repository, "acme/shop");
   assert.equal(live?.by?.actor, "ana");
   assert.equal(live?.by?.runUrl, "https://gitlab.example/acme/shop/-/jobs/7");
+});
+
+test("keyless: with auth oidc the action deploys with the job's ID token, masked", async () => {
+  const image = await stack.image({ version: "v1" });
+  const run = await runAction(
+    { auth: "oidc", key: "", image },
+    {
+      ACTIONS_ID_TOKEN_REQUEST_URL: issuer.githubTokenUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.githubRequestToken,
+    },
+  );
+  assert.equal(run.code, 0, run.stdout);
+  assert.equal(run.outputs.result, "succeeded");
+  assert.deepEqual(issuer.requested.slice(-1), ["greenlight:test-agent"]);
+  // @actions/core registers the token as a secret: the runner masks it if anything ever prints it.
+  assert.match(run.stdout, /^::add-mask::ey/m);
+  const record = (await site.state()).records.at(-1);
+  assert.equal(record?.by.oidc, "github");
+  assert.equal(record?.by.subject, "repo:acme/shop:ref:refs/heads/main");
 });

@@ -145,6 +145,12 @@ export class Site {
     return out.split("\n").filter(Boolean).sort();
   }
 
+  /** The service's release state as the agent saved it. */
+  async state(): Promise<{ records: { id: string; status: string; by: Record<string, string> }[] }> {
+    const file = join(this.dir, "state", "services", this.service, "releases.json");
+    return JSON.parse(await readFile(file, "utf8")) as Awaited<ReturnType<Site["state"]>>;
+  }
+
   /** Containers, nginx files and state, to assert that a refused or failed request changed nothing. */
   async snapshot(): Promise<string> {
     const upstream = await readFile(this.nginx.upstreamFile, "utf8");

@@ -82,3 +82,16 @@ test("a service name that could escape a path or inject nginx config is refused"
   const problems = problemsOf(valid.replace("  web:", '  "../web":'));
   assert.ok(problems.some((p) => /not a service name/.test(p.message)));
 });
+
+test("an OIDC trust entry must name a claim and an https issuer", () => {
+  const problems = problemsOf(
+    `${valid}trust:\n  oidc:\n    - issuer: http://token.example.com\n      claims: {}\n`,
+  );
+  const byPath = new Map(problems.map((p) => [p.path, p]));
+  assert.match(byPath.get("trust.oidc.0.issuer")?.message ?? "", /https/);
+  assert.match(byPath.get("trust.oidc.0.claims")?.message ?? "", /every pipeline/);
+  const ok = parseConfig(
+    `${valid}trust:\n  oidc:\n    - issuer: https://token.actions.githubusercontent.com\n      claims: { repository: acme/shop }\n`,
+  );
+  assert.equal(ok.trust.oidc[0]?.audience, undefined, "the audience defaults at verification time");
+});
