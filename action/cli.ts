@@ -1,8 +1,10 @@
-import { EXIT, GreenlightError, asGreenlightError, exitCodeFor } from "../shared/errors.js";
+import { EXIT, GreenlightError, asGreenlightError, exitCodeFor, isErrorCode } from "../shared/errors.js";
 import { checkAgentUrl } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
 import { clientAuth } from "./auth.js";
 import { runCommand } from "./client.js";
+import { DEFAULT_CONCURRENCY, hostsOf, parseBatch, runFleet, type Host } from "./fleet.js";
+import { formatFleet } from "./fleet-table.js";
 import { gitlabRenderer } from "./gitlab-render.js";
 import { writeKeyPair } from "./keygen.js";
 import { formatStatus, jsonRenderer, plainRenderer } from "./render.js";
@@ -55,36 +57,84 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const auth = await clientAuth(settings);
-  const url = checkAgentUrl(settings.agents[0] ?? "", settings.insecure);
-  const renderer = settings.json
-    ? jsonRenderer(write)
-    : process.env.GITLAB_CI === "true"
-      ? gitlabRenderer(write, { debug: settings.debug })
-      : plainRenderer(write, { debug: settings.debug });
-  const outcome = await runCommand(
-    {
-      url,
-      auth,
-      ...(settings.agentId ? { agentId: settings.agentId } : {}),
-      ...(settings.ca ? { ca: settings.ca } : {}),
-      timeoutMs: settings.timeoutMs,
-      ci: ciMetadata(),
-    },
-    {
-      cmd: settings.command,
-      service: settings.service ?? "",
-      ...(settings.image ? { image: settings.image } : {}),
-      ...(settings.to ? { to: settings.to } : {}),
-      ...(settings.deployId ? { deployId: settings.deployId } : {}),
-    },
-    renderer,
-  );
-  if (outcome.kind === "status") {
-    write(settings.json ? JSON.stringify(outcome.status) : formatStatus(outcome.status));
-    return EXIT.ok;
+  const hosts = hostsOf(settings.agents.map((agent) => checkAgentUrl(agent, settings.insecure)));
+  if (hosts.length > 1 && settings.agentId) {
+    throw new GreenlightError("USAGE", "--agent-id names one agent; leave it out with several --agent");
   }
-  renderer.result(outcome.result);
-  return outcome.result.status === "succeeded" ? EXIT.ok : EXIT.deployFailed;
+  const fleet = hosts.length > 1;
+  const plan = {
+    strategy: settings.strategy,
+    batch: parseBatch(settings.batch, hosts.length),
+    pauseMs: settings.pauseMs,
+    rollbackOnFailure: settings.rollbackOnFailure,
+    concurrency: DEFAULT_CONCURRENCY,
+  };
+  // Hosts that stream at the same time share the log line by line; one at a time, each gets GitLab sections.
+  const interleaved = fleet && (plan.strategy === "parallel" || plan.batch > 1);
+  const renderer = (host: Host) => {
+    const prefix = fleet ? host.name : undefined;
+    if (settings.json) return jsonRenderer(write, prefix);
+    if (process.env.GITLAB_CI === "true" && !interleaved) {
+      return gitlabRenderer(write, { debug: settings.debug, ...(prefix ? { prefix } : {}) });
+    }
+    return plainRenderer(write, { debug: settings.debug, ...(prefix ? { prefix } : {}) });
+  };
+  const options = (host: Host) => ({
+    url: host.url,
+    auth,
+    ...(settings.agentId ? { agentId: settings.agentId } : {}),
+    ...(settings.ca ? { ca: settings.ca } : {}),
+    timeoutMs: settings.timeoutMs,
+    ci: ciMetadata(),
+  });
+  const args = {
+    cmd: settings.command,
+    service: settings.service ?? "",
+    ...(settings.image ? { image: settings.image } : {}),
+    ...(settings.to ? { to: settings.to } : {}),
+    ...(settings.deployId ? { deployId: settings.deployId } : {}),
+  };
+
+  if (settings.command === "status" || settings.command === "attach") {
+    // Read-only or a resumption of one deploy: host by host, no batches.
+    let exit: number = EXIT.ok;
+    for (const host of hosts) {
+      const hostRenderer = renderer(host);
+      const outcome = await runCommand(options(host), args, hostRenderer);
+      if (outcome.kind === "status") {
+        if (settings.json)
+          write(JSON.stringify({ ...outcome.status, ...(fleet ? { host: host.name } : {}) }));
+        else write(`${fleet ? `${host.name}: ` : ""}${formatStatus(outcome.status)}`);
+      } else {
+        hostRenderer.result(outcome.result);
+        if (outcome.result.status !== "succeeded") exit = EXIT.deployFailed;
+      }
+    }
+    return exit;
+  }
+
+  const report = await runFleet(hosts, args, plan, {
+    renderer,
+    note: (line) =>
+      settings.json ? write(JSON.stringify({ type: "fleet-note", message: line })) : write(line),
+    run: (host, request, hostRenderer) => runCommand(options(host), request, hostRenderer),
+  });
+  if (settings.json) {
+    if (fleet) write(JSON.stringify({ type: "fleet", exit: report.exit, hosts: report.hosts }));
+  } else if (fleet) {
+    write(formatFleet(report));
+  }
+  if (!fleet) {
+    // One agent: its own error (if it never produced a result) is the error of the command.
+    const only = report.hosts[0];
+    if (only?.error && !only.result) {
+      throw new GreenlightError(
+        isErrorCode(only.error.code) ? only.error.code : "INTERNAL",
+        only.error.message,
+      );
+    }
+  }
+  return report.exit;
 }
 
 main(process.argv.slice(2)).then(

@@ -12,7 +12,7 @@ const ESC = "\u001b";
  */
 export function gitlabRenderer(
   write: Write,
-  options: { debug?: boolean; now?: () => number } = {},
+  options: { debug?: boolean; prefix?: string; now?: () => number } = {},
 ): Renderer & { result(result: DeployResult): void } {
   const plain = plainRenderer(write, options);
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -31,7 +31,8 @@ export function gitlabRenderer(
         count += 1;
         open = `greenlight_${event.step}_${count}`;
         const collapsed = event.step === "pull" ? "[collapsed=true]" : "";
-        write(`${ESC}[0Ksection_start:${now()}:${open}${collapsed}\r${ESC}[0K${event.step}`);
+        const title = options.prefix ? `${options.prefix} · ${event.step}` : event.step;
+        write(`${ESC}[0Ksection_start:${now()}:${open}${collapsed}\r${ESC}[0K${title}`);
       }
       plain.event(event);
     },

@@ -18,6 +18,10 @@ export interface ActionInputs {
   environment?: string;
   environmentUrl?: string;
   githubToken?: string;
+  strategy: "rolling" | "parallel";
+  batch: string;
+  pauseMs: number;
+  rollbackOnFailure: boolean;
 }
 
 /** Reads a named input as the runner passes it (INPUT_<NAME>, upper-cased, hyphens kept). */
@@ -43,6 +47,21 @@ export function readActionInputs(input: InputReader): ActionInputs {
   if (timeoutMs === undefined)
     throw new GreenlightError("USAGE", `input "timeout" is not a duration: "${timeoutText}"`);
   const ca = get("ca");
+  const strategy = get("strategy") || "rolling";
+  if (strategy !== "rolling" && strategy !== "parallel") {
+    throw new GreenlightError("USAGE", `input "strategy" must be rolling or parallel, not "${strategy}"`);
+  }
+  const pauseText = get("pause") || "0s";
+  const pauseMs = parseDuration(pauseText);
+  if (pauseMs === undefined)
+    throw new GreenlightError("USAGE", `input "pause" is not a duration: "${pauseText}"`);
+  const rollback = get("rollback-on-failure") || "true";
+  if (rollback !== "true" && rollback !== "false") {
+    throw new GreenlightError(
+      "USAGE",
+      `input "rollback-on-failure" must be true or false, not "${rollback}"`,
+    );
+  }
   const inputs: ActionInputs = {
     agents: required("agents").split(/\s+/).filter(Boolean),
     service: required("service"),
@@ -50,6 +69,10 @@ export function readActionInputs(input: InputReader): ActionInputs {
     auth: "key",
     timeoutMs,
     insecure: get("insecure") === "true",
+    strategy,
+    batch: get("batch") || "1",
+    pauseMs,
+    rollbackOnFailure: rollback === "true",
   };
   const auth = get("auth") || "key";
   if (auth !== "key" && auth !== "oidc") {

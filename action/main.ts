@@ -1,15 +1,17 @@
 import * as core from "@actions/core";
-import { EXIT, asGreenlightError, exitCodeFor, type ErrorCode } from "../shared/errors.js";
+import { EXIT, asGreenlightError, exitCodeFor } from "../shared/errors.js";
 import { formatDuration } from "../shared/duration.js";
 import { clientAuth } from "./auth.js";
-import { checkAgentUrl, shortName } from "./agent-url.js";
+import { checkAgentUrl } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
 import { runCommand } from "./client.js";
+import { DEFAULT_CONCURRENCY, hostsOf, parseBatch, runFleet, type Host, type HostReport } from "./fleet.js";
+import { formatFleet } from "./fleet-table.js";
 import { GitHubDeployment } from "./github-deployment.js";
 import { githubRenderer } from "./github-render.js";
 import { readActionInputs } from "./inputs.js";
-import { formatStatus } from "./render.js";
-import { summaryMarkdown, type HostOutcome } from "./summary.js";
+import { formatStatus, plainRenderer } from "./render.js";
+import { summaryMarkdown } from "./summary.js";
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -46,7 +48,7 @@ async function startDeployment(
   }
 }
 
-/** The GitHub Action: inputs → one command per agent, in order, stopping at the first failure → outputs. */
+/** The GitHub Action: inputs → the command on every agent (rolling or parallel, fail-fast) → outputs. */
 async function main(): Promise<number> {
   const inputs = readActionInputs((name) => core.getInput(name));
   for (const line of (inputs.key ?? "").split("\n"))
@@ -56,77 +58,71 @@ async function main(): Promise<number> {
     ...(inputs.key ? { keyPem: inputs.key } : {}),
     ...(inputs.audience ? { audience: inputs.audience } : {}),
   });
-  const urls = inputs.agents.map((agent) => checkAgentUrl(agent, inputs.insecure));
-  const deployment =
-    inputs.environment && inputs.command !== "status"
-      ? await startDeployment(inputs.environment, inputs.environmentUrl, inputs.githubToken)
-      : undefined;
+  const hosts = hostsOf(inputs.agents.map((agent) => checkAgentUrl(agent, inputs.insecure)));
+  const plan = {
+    strategy: inputs.strategy,
+    batch: parseBatch(inputs.batch, hosts.length),
+    pauseMs: inputs.pauseMs,
+    rollbackOnFailure: inputs.rollbackOnFailure,
+    concurrency: DEFAULT_CONCURRENCY,
+  };
+  const fleet = hosts.length > 1;
+  // Groups cannot interleave: hosts that stream at once share the log line by line, prefixed.
+  const interleaved = fleet && (plan.strategy === "parallel" || plan.batch > 1);
+  const commands = {
+    startGroup: (name: string) => core.startGroup(name),
+    endGroup: () => core.endGroup(),
+    warning: (message: string, title: string) => core.warning(message, { title }),
+    error: (message: string, title: string) => core.error(message, { title }),
+  };
+  const renderer = (host: Host) =>
+    interleaved ? plainRenderer(write, { prefix: host.name }) : githubRenderer(write, commands, host.name);
+  const options = (host: Host) => ({
+    url: host.url,
+    auth,
+    timeoutMs: inputs.timeoutMs,
+    ci: ciMetadata(),
+    ...(inputs.agentId && !fleet ? { agentId: inputs.agentId } : {}),
+    ...(inputs.ca ? { ca: inputs.ca } : {}),
+  });
+  const args = {
+    cmd: inputs.command,
+    service: inputs.service,
+    ...(inputs.image ? { image: inputs.image } : {}),
+    ...(inputs.to ? { to: inputs.to } : {}),
+  };
 
-  const outcomes: HostOutcome[] = [];
-  let exit: number = EXIT.ok;
-  for (const url of urls) {
-    const host = shortName(url);
-    const renderer = githubRenderer(
-      write,
-      {
-        startGroup: (name) => core.startGroup(name),
-        endGroup: () => core.endGroup(),
-        warning: (message, title) => core.warning(message, { title }),
-        error: (message, title) => core.error(message, { title }),
-      },
-      host,
-    );
-    const outcome: HostOutcome = {
-      host,
-      service: inputs.service,
-      image: inputs.image ?? inputs.to ?? "previous release",
-    };
-    outcomes.push(outcome);
-    try {
-      const result = await runCommand(
-        {
-          url,
-          auth,
-          timeoutMs: inputs.timeoutMs,
-          ci: ciMetadata(),
-          ...(inputs.agentId ? { agentId: inputs.agentId } : {}),
-          ...(inputs.ca ? { ca: inputs.ca } : {}),
-        },
-        {
-          cmd: inputs.command,
-          service: inputs.service,
-          ...(inputs.image ? { image: inputs.image } : {}),
-          ...(inputs.to ? { to: inputs.to } : {}),
-        },
-        renderer,
-      );
-      if (result.kind === "status") {
-        renderer.close();
-        write(formatStatus(result.status));
-        continue;
-      }
-      outcome.result = result.result;
-      renderer.result(result.result);
-      if (result.result.status !== "succeeded") {
-        exit = EXIT.deployFailed;
-        const error = result.result.error;
-        core.error(`${error?.code ?? "FAILED"} at ${error?.step ?? "?"}: ${error?.message ?? ""}`, {
-          title: `greenlight ${inputs.command} failed on ${host}`,
-        });
-        break;
-      }
-    } catch (thrown) {
-      renderer.close();
-      const failure = asGreenlightError(thrown);
-      outcome.error = { code: failure.code, message: failure.message };
-      core.error(failure.message, { title: `greenlight ${inputs.command} on ${host}: ${failure.code}` });
-      exit = exitCodeFor(failure.code as ErrorCode);
-      break;
+  if (inputs.command === "status") {
+    for (const host of hosts) {
+      const outcome = await runCommand(options(host), args, renderer(host));
+      if (outcome.kind === "status") write(`${fleet ? `${host.name}: ` : ""}${formatStatus(outcome.status)}`);
     }
+    core.setOutput("result", "succeeded");
+    return EXIT.ok;
   }
 
-  const last = outcomes.at(-1)?.result;
+  const deployment = inputs.environment
+    ? await startDeployment(inputs.environment, inputs.environmentUrl, inputs.githubToken)
+    : undefined;
+  const report = await runFleet(hosts, args, plan, {
+    renderer,
+    note: write,
+    run: (host, request, hostRenderer) => runCommand(options(host), request, hostRenderer),
+  });
+  for (const host of report.hosts) {
+    const failure = host.result?.error ?? host.error;
+    if (host.status === "succeeded" || host.status === "not_started" || !failure) continue;
+    const where = host.result?.error?.step ? ` at ${host.result.error.step}` : "";
+    core.error(`${failure.code}${where}: ${failure.message}`, {
+      title: `greenlight ${inputs.command} failed on ${host.host}`,
+    });
+  }
+  if (fleet) write(formatFleet(report));
+
+  const exit = report.exit;
+  const last = [...report.hosts].reverse().find((h) => h.result)?.result;
   core.setOutput("result", exit === EXIT.ok ? "succeeded" : (last?.status ?? "failed"));
+  core.setOutput("hosts", JSON.stringify(report.hosts.map(hostOutput)));
   if (last) {
     core.setOutput("deploy-id", last.deployId);
     core.setOutput("release", last.release ?? "");
@@ -134,20 +130,33 @@ async function main(): Promise<number> {
     core.setOutput("previous-release", last.previousRelease ?? "");
     core.setOutput("duration", String(last.durations.total));
   }
-  if (inputs.command !== "status" && process.env.GITHUB_STEP_SUMMARY) {
-    await core.summary.addRaw(summaryMarkdown(inputs.command, outcomes)).write();
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    const image = inputs.image ?? inputs.to ?? "previous release";
+    await core.summary.addRaw(summaryMarkdown(inputs.command, inputs.service, image, report)).write();
   }
   if (deployment) {
+    const failed = report.hosts.find((h) => h.status !== "succeeded");
     const description =
       exit === EXIT.ok
-        ? `${inputs.image ?? "rollback"} live on ${outcomes.length} host(s) in ${formatDuration(last?.durations.total ?? 0)}`
-        : `failed: ${last?.error?.code ?? outcomes.at(-1)?.error?.code ?? "error"}`;
+        ? `${inputs.image ?? "rollback"} live on ${hosts.length} host(s) in ${formatDuration(last?.durations.total ?? 0)}`
+        : `failed on ${failed?.host ?? "?"}: ${failed?.result?.error?.code ?? failed?.error?.code ?? "error"}`;
     await deployment
       .report(exit === EXIT.ok ? "success" : "failure", description)
       .catch((error: Error) => core.warning(`could not update the GitHub deployment: ${error.message}`));
   }
   if (exit !== EXIT.ok) core.setFailed(`greenlight ${inputs.command} did not succeed (exit ${exit})`);
   return exit;
+}
+
+function hostOutput(host: HostReport) {
+  return {
+    host: host.host,
+    status: host.status,
+    release: host.revert?.release ?? host.result?.release,
+    digest: host.result?.digest,
+    deployId: host.result?.deployId,
+    error: host.result?.error?.code ?? host.error?.code,
+  };
 }
 
 main().then(

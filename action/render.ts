@@ -29,14 +29,15 @@ export function plainRenderer(
   };
 }
 
-/** JSON lines: every event and the result as they come, for machines. */
-export function jsonRenderer(write: Write): Renderer & { result(result: DeployResult): void } {
+/** JSON lines: every event and the result as they come, for machines; `host` tags each line in a fleet. */
+export function jsonRenderer(write: Write, host?: string): Renderer & { result(result: DeployResult): void } {
+  const tag = host ? { host } : {};
   return {
-    accepted: (deployId, command) => write(JSON.stringify({ type: "accepted", deployId, command })),
-    event: (event) => write(JSON.stringify({ type: "event", ...event })),
+    accepted: (deployId, command) => write(JSON.stringify({ type: "accepted", ...tag, deployId, command })),
+    event: (event) => write(JSON.stringify({ type: "event", ...tag, ...event })),
     reconnecting: (attempt, delayMs, reason) =>
-      write(JSON.stringify({ type: "reconnecting", attempt, delayMs, reason })),
-    result: (result) => write(JSON.stringify({ type: "result", ...result })),
+      write(JSON.stringify({ type: "reconnecting", ...tag, attempt, delayMs, reason })),
+    result: (result) => write(JSON.stringify({ type: "result", ...tag, ...result })),
   };
 }
 

@@ -22,6 +22,11 @@ export interface ClientSettings {
   debug: boolean;
   timeoutMs: number;
   out?: string;
+  /** Several agents: how to go through them. */
+  strategy: "rolling" | "parallel";
+  batch: string;
+  pauseMs: number;
+  rollbackOnFailure: boolean;
 }
 
 const options = {
@@ -40,6 +45,10 @@ const options = {
   debug: { type: "boolean" },
   timeout: { type: "string" },
   out: { type: "string" },
+  strategy: { type: "string" },
+  batch: { type: "string" },
+  pause: { type: "string" },
+  "rollback-on-failure": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -78,6 +87,10 @@ export async function readSettings(argv: string[], env: Env = process.env): Prom
       json: false,
       debug: false,
       timeoutMs: 0,
+      strategy: "rolling",
+      batch: "1",
+      pauseMs: 0,
+      rollbackOnFailure: true,
     };
   if (word !== "keygen" && !(COMMANDS as readonly string[]).includes(word)) {
     throw new GreenlightError(
@@ -106,6 +119,17 @@ export async function readSettings(argv: string[], env: Env = process.env): Prom
     throw new GreenlightError("USAGE", `--auth must be key or oidc, not "${auth}"`);
   }
   const audience = values.audience ?? env.GREENLIGHT_AUDIENCE;
+  const strategy = values.strategy ?? env.GREENLIGHT_STRATEGY ?? "rolling";
+  if (strategy !== "rolling" && strategy !== "parallel") {
+    throw new GreenlightError("USAGE", `--strategy must be rolling or parallel, not "${strategy}"`);
+  }
+  const pauseText = values.pause ?? env.GREENLIGHT_PAUSE ?? "0s";
+  const pauseMs = parseDuration(pauseText);
+  if (pauseMs === undefined) throw new GreenlightError("USAGE", `--pause "${pauseText}" is not a duration`);
+  const rollbackText = values["rollback-on-failure"] ?? env.GREENLIGHT_ROLLBACK_ON_FAILURE ?? "true";
+  if (rollbackText !== "true" && rollbackText !== "false") {
+    throw new GreenlightError("USAGE", `--rollback-on-failure must be true or false, not "${rollbackText}"`);
+  }
   const settings: ClientSettings = {
     command: word as Command | "keygen",
     agents,
@@ -123,6 +147,10 @@ export async function readSettings(argv: string[], env: Env = process.env): Prom
     debug: values.debug ?? false,
     timeoutMs,
     out: values.out,
+    strategy,
+    batch: values.batch ?? env.GREENLIGHT_BATCH ?? "1",
+    pauseMs,
+    rollbackOnFailure: rollbackText === "true",
   };
   const need = (ok: unknown, what: string) => {
     if (!ok) throw new GreenlightError("USAGE", `${settings.command} needs ${what}`);

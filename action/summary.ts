@@ -1,29 +1,39 @@
 import type { DeployResult } from "../shared/events.js";
 import { formatDuration } from "../shared/duration.js";
+import type { FleetReport, HostReport } from "./fleet.js";
 
-export interface HostOutcome {
-  host: string;
-  service: string;
-  image: string;
-  result?: DeployResult;
-  error?: { code: string; message: string };
-}
+const LABEL: Record<HostReport["status"], string> = {
+  succeeded: "✅ succeeded",
+  failed: "❌ failed",
+  rolled_back: "❌ rolled back",
+  reverted: "↩️ reverted (another host failed)",
+  not_started: "⏸ not started",
+  unreachable: "❌ unreachable",
+  rejected: "❌ rejected",
+};
 
 /** The job summary as Markdown: one row per host. Cells are escaped; nothing from the agent becomes markup. */
-export function summaryMarkdown(command: string, outcomes: HostOutcome[]): string {
+export function summaryMarkdown(
+  command: string,
+  service: string,
+  image: string,
+  report: FleetReport,
+): string {
   const cell = (text: string) => text.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, " ");
-  const rows = outcomes.map((o) => {
-    const r = o.result;
-    const status = r
-      ? r.status === "succeeded"
-        ? "✅ succeeded"
-        : `❌ ${r.status}`
-      : `❌ ${o.error?.code ?? "not run"}`;
-    const detail = r?.error ? `${r.error.code}: ${r.error.message}` : (o.error?.message ?? "");
+  const rows = report.hosts.map((o) => {
+    const r: DeployResult | undefined = o.result;
+    const detail = r?.error
+      ? `${r.error.code}: ${r.error.message}`
+      : o.error
+        ? `${o.error.code}: ${o.error.message}`
+        : o.revert
+          ? `rolled back to release ${o.revert.release ?? "?"}: ${o.revert.status}${o.revert.error ? ` (${o.revert.error})` : ""}`
+          : "";
+    const status = o.status === "failed" && !r && o.error ? `❌ ${o.error.code}` : LABEL[o.status];
     return [
       o.host,
-      o.service,
-      o.image,
+      service,
+      image,
       r?.digest ? r.digest.replace(/^sha256:/, "").slice(0, 12) : "–",
       r?.release ?? "–",
       status,

@@ -68,6 +68,14 @@ const ServiceConfig = z
       return parsed !== undefined && !parsed.tag && !parsed.digest;
     }, "must be a repository without tag or digest, e.g. 127.0.0.1:5000/web"),
     port: z.number().int().min(1).max(65535),
+    /**
+     * What the service's containers (<name>-blue, <name>-green), NAT chain and stable port are named after;
+     * the service name when absent. Set it when several agents share one Docker engine.
+     */
+    container_name: z
+      .string()
+      .regex(SERVICE_NAME, "use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)")
+      .optional(),
     env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
     env_file: z.string().optional(),
     volumes: z.array(z.string().regex(/^[^:]+:[^:]+(?::(?:ro|rw))?$/, "use host:container[:ro]")).default([]),
@@ -190,7 +198,7 @@ export const AgentConfigSchema = z
     const seen = new Map<number, string>();
     for (const [name, service] of Object.entries(config.services)) {
       if (service.switch.mode !== "nat") continue;
-      const port = stablePort(name, service.switch.port);
+      const port = stablePort(service.container_name ?? name, service.switch.port);
       const other = seen.get(port);
       if (other) {
         ctx.addIssue({

@@ -6,6 +6,7 @@ import { formatDuration } from "../../shared/duration.js";
 import { parseImageReference, registryOf } from "../../shared/names.js";
 import type { AgentConfig } from "../config-schema.js";
 import {
+  containerName,
   exitState,
   inspectRunning,
   keepRunning,
@@ -158,11 +159,11 @@ export async function runRelease(
     release.digest = pulled.digest;
 
     failedStep = "start";
-    log.at("start").info(`starting ${ctx.name}-${colour} (release ${releaseId})`);
+    log.at("start").info(`starting ${containerName(ctx.unit, colour)} (release ${releaseId})`);
     const env = await serviceEnv(ctx.config);
     fresh = await timed("start", () =>
       startColour(docker, {
-        service: ctx.name,
+        service: ctx.unit,
         colour,
         release: releaseId,
         deployId: request.deployId,
@@ -180,7 +181,10 @@ export async function runRelease(
     );
     const address = `${fresh.ip}:${ctx.config.port}`;
     const freshGateway = fresh.gateway;
-    log.info(`started ${ctx.name}-${colour} at ${address}`, { container: fresh.id.slice(0, 12), address });
+    log.info(`started ${containerName(ctx.unit, colour)} at ${address}`, {
+      container: fresh.id.slice(0, 12),
+      address,
+    });
 
     failedStep = "health";
     // Followed until the deploy ends: lines printed while it starts, on failure, and around the switch all show.
@@ -246,7 +250,7 @@ export async function runRelease(
       failedStep = "stop";
       await timed("stop", async () => {
         log.info(
-          `stopping ${ctx.name}-${live?.colour} (${ctx.config.stop_signal}, grace ${formatDuration(ctx.config.stop_grace)})`,
+          `stopping ${containerName(ctx.unit, otherColour(colour))} (${ctx.config.stop_signal}, grace ${formatDuration(ctx.config.stop_grace)})`,
         );
         // Forget the drained flows before the container goes: a half-closed flow whose last ACK is lost with
         // the container would otherwise capture a new connection that reuses its source port.
@@ -257,7 +261,7 @@ export async function runRelease(
           removeStopped(docker, previous.id),
           ctx.traffic.retire(`${previous.ip}:${ctx.config.port}`),
         ]);
-        log.info(`stopped and removed ${ctx.name}-${live?.colour}`);
+        log.info(`stopped and removed ${containerName(ctx.unit, otherColour(colour))}`);
       });
     }
 
@@ -285,7 +289,7 @@ export async function runRelease(
     const error = asGreenlightError(thrown);
     log.at(failedStep).error(error.message, { code: error.code });
     if (!switched && release) {
-      const name = `${ctx.name}-${release.colour}`;
+      const name = containerName(ctx.unit, release.colour);
       if (!streamedContainerLines) {
         // It died before its log was followed (a crash on start): show its last words anyway.
         const lines = await tailLogs(docker, name, 30).catch(() => []);
@@ -331,5 +335,5 @@ async function liveContainer(
   ctx: ServiceContext,
   colour: Colour,
 ): Promise<RunningColour | undefined> {
-  return inspectRunning(docker, `${ctx.name}-${colour}`, ctx.config.network);
+  return inspectRunning(docker, containerName(ctx.unit, colour), ctx.config.network);
 }

@@ -14,7 +14,7 @@ import type { StepLogger } from "./step-logger.js";
  */
 export async function reconcileService(docker: Docker, ctx: ServiceContext, log: StepLogger): Promise<void> {
   const state = await ctx.store.read();
-  const containers = await listColours(docker, ctx.name);
+  const containers = await listColours(docker, ctx.unit);
   const current = await ctx.traffic.current();
   const runningOf = async (colour: string) => {
     const found = containers.find((c) => c.colour === colour && c.running);

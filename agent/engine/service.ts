@@ -13,6 +13,8 @@ import { ReleaseStore } from "../state/releases.js";
 /** Everything the engine needs to act on one configured service. */
 export interface ServiceContext {
   name: string;
+  /** What Docker and the kernel know the service by: its containers, labels, NAT chain and stable port. */
+  unit: string;
   config: ServiceConfig;
   store: ReleaseStore;
   nginx: NginxController;
@@ -40,17 +42,19 @@ export function serviceContext(
       ? new ContainerNginx(docker, config.nginx.container, config.nginx)
       : new HostNginx(config.nginx));
   const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
-  const site = { service: name, upstreamName, upstreamFile: config.nginx.upstream_file, nginx };
+  const unit = config.container_name ?? name;
+  const site = { service: unit, upstreamName, upstreamFile: config.nginx.upstream_file, nginx };
   const traffic =
     config.switch.mode === "nat"
       ? new NatSwitch(site, {
-          port: stablePort(name, config.switch.port),
+          port: stablePort(unit, config.switch.port),
           iptables: config.switch.iptables,
           conntrack: config.switch.conntrack,
         })
       : new ReloadSwitch(site);
   return {
     name,
+    unit,
     config,
     store: new ReleaseStore(agent.state_dir, name, config.keep_releases),
     nginx,

@@ -27,6 +27,9 @@ export interface SiteOptions {
   health?: { path?: string; interval?: string; timeout?: string };
   drain?: string;
   extra?: Record<string, unknown>;
+  /** The service name, shared by the agents of a fleet; each site's containers still get names of their own. */
+  service?: string;
+  agentId?: string;
   /** Run nginx in a container with the upstream file bind-mounted, instead of a host nginx. */
   nginxInContainer?: boolean;
 }
@@ -38,6 +41,8 @@ export interface SiteOptions {
 export class Site {
   private constructor(
     readonly service: string,
+    /** What the site's containers and NAT chain are named after. */
+    readonly unit: string,
     readonly dir: string,
     readonly nginx: PrivateNginx,
     readonly configFile: string,
@@ -46,12 +51,13 @@ export class Site {
 
   static async start(options: SiteOptions): Promise<Site> {
     const dir = await mkdtemp(join(tmpdir(), "greenlight-site-"));
-    const service = `t${randomBytes(3).toString("hex")}`;
+    const unit = `t${randomBytes(3).toString("hex")}`;
+    const service = options.service ?? unit;
     const nginx = options.nginxInContainer
       ? await startContainerNginx(join(dir, "nginx"), service)
       : await startNginx(join(dir, "nginx"), service);
     const config = {
-      id: "test-agent",
+      id: options.agentId ?? "test-agent",
       state_dir: join(dir, "state"),
       services: {
         [service]: {
@@ -62,13 +68,14 @@ export class Site {
           drain: options.drain ?? "30s",
           stop_grace: "5s",
           nginx: nginx.agentConfig,
+          ...(unit !== service ? { container_name: unit } : {}),
           ...options.extra,
         },
       },
     };
     const configFile = join(dir, "agent.yml");
     await writeFile(configFile, stringify(config));
-    return new Site(service, dir, nginx, configFile, config);
+    return new Site(service, unit, dir, nginx, configFile, config);
   }
 
   /** Starts `greenlight-agent <args>`; `onEvent` sees each event as it streams. */
@@ -138,7 +145,7 @@ export class Site {
       "ps",
       "-a",
       "--filter",
-      `label=greenlight.service=${this.service}`,
+      `label=greenlight.service=${this.unit}`,
       "--format",
       "{{.Names}}:{{.State}}",
     );
@@ -162,7 +169,7 @@ export class Site {
 
   async stop(): Promise<void> {
     await this.nginx.stop();
-    await removeNatChain(this.service);
+    await removeNatChain(this.unit);
     const names = await this.containers();
     for (const name of names) await docker("rm", "-f", name.split(":")[0] ?? "").catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
