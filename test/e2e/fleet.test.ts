@@ -21,7 +21,15 @@ let v2: string;
 before(async () => {
   await stack.ready;
   for (let i = 1; i <= 3; i += 1) {
-    sites.push(await Site.start({ registry: stack.registry.host, service: SERVICE, agentId: `web-${i}` }));
+    sites.push(
+      await Site.start({
+        registry: stack.registry.host,
+        service: SERVICE,
+        agentId: `web-${i}`,
+        // Agents sharing one host need stable ports of their own (on real servers each has the host to itself).
+        extra: { switch: { port: 18100 + i } },
+      }),
+    );
   }
   keys = await makeKeys(sites[0]?.dir ?? "", "ci");
   for (const site of sites) {
