@@ -2,7 +2,9 @@ import { parseArgs } from "node:util";
 import { EXIT, GreenlightError, asGreenlightError, exitCodeFor } from "../shared/errors.js";
 import type { DeployEvent, DeployResult } from "../shared/events.js";
 import { formatEvent, formatResult } from "../shared/format-event.js";
-import { loadConfig } from "./config.js";
+import { readFile } from "node:fs/promises";
+import { checkConfigText, formatProblems } from "./check-config.js";
+import { loadConfig, parseConfig } from "./config.js";
 import { connectDocker } from "./docker/client.js";
 import { Engine } from "./engine/engine.js";
 import type { EventInput } from "./state/event-log.js";
@@ -63,13 +65,23 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return values.help ? EXIT.ok : EXIT.usage;
   }
-  const config = await loadConfig(required(values, "config"));
   if (command === "check-config") {
+    const file = required(values, "config");
+    const text = await readFile(file, "utf8").catch((error: Error) => {
+      throw new GreenlightError("CONFIG_NOT_FOUND", `cannot read config file ${file}: ${error.message}`);
+    });
+    const problems = await checkConfigText(text);
+    if (problems.length > 0) {
+      process.stdout.write(`${formatProblems(file, problems)}\n${problems.length} problem(s) in ${file}\n`);
+      return EXIT.usage;
+    }
+    const config = parseConfig(text, file);
     process.stdout.write(
       `config ok: agent ${config.id}, ${Object.keys(config.services).length} service(s)\n`,
     );
     return EXIT.ok;
   }
+  const config = await loadConfig(required(values, "config"));
   if (command === "run") {
     await runDaemon(required(values, "config"), config);
     return EXIT.ok;

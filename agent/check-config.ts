@@ -1,0 +1,138 @@
+import { execFile } from "node:child_process";
+import { createPublicKey } from "node:crypto";
+import { createSecureContext } from "node:tls";
+import { access, constants, readFile, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { validateConfigText, type ConfigProblem } from "./config.js";
+
+type Raw = Record<string, unknown>;
+const object = (value: unknown): Raw => (value && typeof value === "object" ? (value as Raw) : {});
+const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+
+/**
+ * Everything `greenlight-agent check-config` reports: schema problems, then what only the machine can tell —
+ * files that do not exist, keys and certificates that do not parse, nginx refusing its own config. Checks that
+ * need the file system run even when the schema fails, so one run shows every mistake.
+ */
+export async function checkConfigText(source: string): Promise<ConfigProblem[]> {
+  const validated = validateConfigText(source);
+  const problems = [...validated.problems];
+  const add = (path: (string | number)[], message: string) =>
+    problems.push({ path: path.join("."), line: validated.lineOf(path), message });
+  const raw = object(validated.raw);
+
+  const docker = text(object(raw.docker).socket) ?? "/var/run/docker.sock";
+  if (!(await exists(docker))) add(["docker", "socket"], `${docker} does not exist: is Docker running here?`);
+
+  const tls = object(raw.tls);
+  const [cert, key] = [text(tls.cert), text(tls.key)];
+  if (cert && key) {
+    const [certPem, keyPem] = await Promise.all([readable(cert), readable(key)]);
+    if (certPem === undefined) add(["tls", "cert"], `cannot read ${cert}`);
+    if (keyPem === undefined) add(["tls", "key"], `cannot read ${key}`);
+    if (certPem !== undefined && keyPem !== undefined) {
+      try {
+        createSecureContext({ cert: certPem, key: keyPem });
+      } catch (error) {
+        add(["tls"], `the certificate and key do not form a usable pair: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  const trust = object(raw.trust);
+  for (const [index, entry] of asArray(trust.keys).entries()) {
+    const file = text(object(entry).public_key_file);
+    const inline = text(object(entry).public_key);
+    const pem = file ? await readable(file) : inline;
+    const where = ["trust", "keys", index, file ? "public_key_file" : "public_key"];
+    if (file && pem === undefined) add(where, `cannot read ${file}`);
+    else if (pem !== undefined && !isEd25519PublicKey(pem)) {
+      add(where, "not an Ed25519 public key in SPKI PEM (greenlight keygen writes one)");
+    }
+  }
+
+  for (const [host, auth] of Object.entries(object(raw.registries))) {
+    const file = text(object(auth).password_file);
+    if (file && (await readable(file)) === undefined) {
+      add(["registries", host, "password_file"], `cannot read ${file}`);
+    }
+  }
+
+  const nginxTests = new Map<string, (string | number)[]>();
+  for (const [name, value] of Object.entries(object(raw.services))) {
+    const service = object(value);
+    const envFile = text(service.env_file);
+    if (envFile && (await readable(envFile)) === undefined) {
+      add(["services", name, "env_file"], `cannot read ${envFile}`);
+    }
+    for (const [index, volume] of asArray(service.volumes).entries()) {
+      const host = text(volume)?.split(":")[0];
+      if (host?.startsWith("/") && !(await exists(host))) {
+        add(["services", name, "volumes", index], `${host} does not exist (Docker would create it empty)`);
+      }
+    }
+    const nginx = object(service.nginx);
+    const upstream = text(nginx.upstream_file);
+    if (upstream?.startsWith("/") && !(await isDirectory(dirname(upstream)))) {
+      add(["services", name, "nginx", "upstream_file"], `${dirname(upstream)} is not a directory`);
+    }
+    const test = asArray(nginx.test).filter((part): part is string => typeof part === "string");
+    if (!nginx.container) {
+      const command = test.length > 0 ? test : ["nginx", "-t"];
+      nginxTests.set(JSON.stringify(command), ["services", name, "nginx", "test"]);
+    }
+  }
+  // Each distinct test command once: several services usually share one nginx.
+  for (const [command, path] of nginxTests) {
+    const failure = await runTest(JSON.parse(command) as string[]);
+    if (failure) add(path, failure);
+  }
+  return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+export function formatProblems(file: string, problems: ConfigProblem[]): string {
+  return problems
+    .map((p) => `${file}${p.line ? `:${p.line}` : ""}: ${p.path || "(document)"}: ${p.message}`)
+    .join("\n");
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path, constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+async function readable(path: string): Promise<string | undefined> {
+  return readFile(path, "utf8").catch(() => undefined);
+}
+
+function isEd25519PublicKey(pem: string): boolean {
+  try {
+    return createPublicKey(pem).asymmetricKeyType === "ed25519";
+  } catch {
+    return false;
+  }
+}
+
+function runTest(command: string[]): Promise<string | undefined> {
+  const [file, ...args] = command;
+  return new Promise((resolve) => {
+    execFile(file ?? "nginx", args, { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (!error) return resolve(undefined);
+      const output = `${stdout}${stderr}`.trim().split("\n").slice(-3).join(" / ");
+      resolve(`\`${command.join(" ")}\` failed: ${output || error.message}`);
+    });
+  });
+}
