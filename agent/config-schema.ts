@@ -61,6 +61,25 @@ const SwitchConfig = z
   })
   .strict();
 
+export const NOTIFY_EVENTS = ["started", "succeeded", "failed", "rolled_back"] as const;
+
+/** A URL told about deploys: Slack-compatible `{ "text": … }` by default, or the full event as JSON. */
+const Webhook = z
+  .object({
+    url: z.url(),
+    format: z.enum(["slack", "json"]).default("slack"),
+    events: z.array(z.enum(NOTIFY_EVENTS)).default([...NOTIFY_EVENTS]),
+    /** Extra headers (an API token, say); values are never logged. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Retries after a failed delivery, waiting retry_delay, then 4× as long each time. */
+    retries: z.number().int().min(0).max(10).default(3),
+    retry_delay: duration.default(1000),
+  })
+  .strict();
+export type Webhook = z.infer<typeof Webhook>;
+
+const Notify = z.object({ webhooks: z.array(Webhook).default([]) }).strict();
+
 const ServiceConfig = z
   .object({
     image: z.string().refine((ref) => {
@@ -68,6 +87,7 @@ const ServiceConfig = z
       return parsed !== undefined && !parsed.tag && !parsed.digest;
     }, "must be a repository without tag or digest, e.g. 127.0.0.1:5000/web"),
     port: z.number().int().min(1).max(65535),
+    notify: Notify.optional(),
     /**
      * What the service's containers (<name>-blue, <name>-green), NAT chain and stable port are named after;
      * the service name when absent. Set it when several agents share one Docker engine.
@@ -178,6 +198,13 @@ export const AgentConfigSchema = z
       }),
     registries: z.record(z.string(), RegistryAuth).default({}),
     tls: Tls.optional(),
+    notify: Notify.default({ webhooks: [] }),
+    /** Health and Prometheus metrics over plain HTTP; keep it on loopback (or behind your scraper's network). */
+    http: z
+      .object({ listen: z.string().default("127.0.0.1:7351"), enabled: z.boolean().default(true) })
+      .strict()
+      .default({ listen: "127.0.0.1:7351", enabled: true }),
+    log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
     trust: z
       .object({ keys: z.array(TrustedKey).default([]), oidc: z.array(OidcTrust).default([]) })
       .strict()

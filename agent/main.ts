@@ -8,7 +8,10 @@ import { loadConfig, parseConfig } from "./config.js";
 import { connectDocker } from "./docker/client.js";
 import { Engine } from "./engine/engine.js";
 import type { EventInput } from "./state/event-log.js";
+import { formatAudit } from "./audit-table.js";
 import { formatHistory } from "./history-table.js";
+import { AuditLog } from "./state/audit-log.js";
+import { parseDuration } from "../shared/duration.js";
 import { runDaemon } from "./run.js";
 
 const HELP = `greenlight-agent — the server side of greenlight
@@ -19,6 +22,7 @@ Usage:
   greenlight-agent rollback  --config FILE --service NAME [--to RELEASE|DIGEST] [--json]
   greenlight-agent history   --config FILE --service NAME [--json]
   greenlight-agent reconcile --config FILE [--service NAME]
+  greenlight-agent audit     --config FILE [--service NAME] [--since 1h|2026-11-23] [--json]
   greenlight-agent check-config --config FILE
 
 Exit codes: 0 succeeded; 1 deploy failed (the previous release keeps serving); 2 usage or config error;
@@ -29,6 +33,7 @@ const options = {
   service: { type: "string" },
   image: { type: "string" },
   to: { type: "string" },
+  since: { type: "string" },
   json: { type: "boolean", default: false },
   debug: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -58,6 +63,16 @@ function finish(result: DeployResult, json: boolean): number {
   return result.status === "succeeded" ? EXIT.ok : EXIT.deployFailed;
 }
 
+/** `--since`: a duration back from now (90m, 24h) or a date/time (2026-11-23, 2026-11-23T10:00:00Z). */
+function parseSince(text: string): Date {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return new Date(Date.now() - ago);
+  const at = Date.parse(text);
+  if (Number.isNaN(at))
+    throw new GreenlightError("USAGE", `--since "${text}" is neither a duration nor a date`);
+  return new Date(at);
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
   const command = positionals[0];
@@ -84,6 +99,16 @@ async function main(argv: string[]): Promise<number> {
   const config = await loadConfig(required(values, "config"));
   if (command === "run") {
     await runDaemon(required(values, "config"), config);
+    return EXIT.ok;
+  }
+  if (command === "audit") {
+    const records = await new AuditLog(config.state_dir).read({
+      ...(values.service ? { service: values.service } : {}),
+      ...(values.since ? { since: parseSince(values.since) } : {}),
+    });
+    process.stdout.write(
+      values.json ? records.map((r) => `${JSON.stringify(r)}\n`).join("") : formatAudit(records),
+    );
     return EXIT.ok;
   }
   const engine = new Engine(config, connectDocker(config.docker.socket));

@@ -45,6 +45,7 @@ async function startAgent(dir: string, index: number, registry: string, publicPe
   const config = {
     id: `fleet-${index}`,
     listen: "127.0.0.1:0",
+    http: { listen: "127.0.0.1:0" },
     state_dir: stateDir,
     trust: { keys: [{ name: "ci", public_key: publicPem }] },
     services: {

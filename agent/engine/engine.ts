@@ -18,6 +18,21 @@ export interface DeployOptions {
   signal?: AbortSignal;
 }
 
+/** What a started deploy or rollback is, for those who watch the engine (audit, metrics, webhooks). */
+export interface DeployInfo {
+  deployId: string;
+  service: string;
+  kind: "deploy" | "rollback";
+  image: string;
+  by: Record<string, string>;
+}
+
+/** Told when each deploy starts and ends; an observer that throws is ignored, never fails a deploy. */
+export interface DeployObserver {
+  started?(info: DeployInfo): void;
+  finished?(info: DeployInfo, result: DeployResult): void;
+}
+
 /**
  * The agent's deploy engine: owns the config and the Docker connection, and runs every deploy through a
  * `DeployLog` so each one is streamed, kept on disk, and ends with exactly one result.
@@ -122,6 +137,22 @@ export class Engine {
     }
   }
 
+  private readonly observers: DeployObserver[] = [];
+
+  observe(observer: DeployObserver): void {
+    this.observers.push(observer);
+  }
+
+  private notify(call: (observer: DeployObserver) => void): void {
+    for (const observer of this.observers) {
+      try {
+        call(observer);
+      } catch {
+        // Watching a deploy must never break it.
+      }
+    }
+  }
+
   private async start(
     ctx: ServiceContext,
     kind: "deploy" | "rollback",
@@ -133,11 +164,13 @@ export class Engine {
     const log = await DeployLog.open(this.config.state_dir, ctx.name, deployId);
     this.active.set(deployId, { service: ctx.name, log });
     if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
+    const info: DeployInfo = { deployId, service: ctx.name, kind, image: image(), by: options.by ?? {} };
+    this.notify((o) => o.started?.(info));
     const done = runRelease(
       this.config,
       this.docker,
       ctx,
-      { deployId, kind, image: image(), by: options.by ?? {}, signal: options.signal },
+      { deployId, kind, image: info.image, by: info.by, signal: options.signal },
       (event) => log.append(event),
     )
       .catch((error: unknown): DeployResult => {
@@ -153,6 +186,7 @@ export class Engine {
       })
       .then(async (result) => {
         await log.finish(result);
+        this.notify((o) => o.finished?.(info, result));
         // Kept a while for clients that re-attach; the disk copy serves later ones.
         setTimeout(() => this.active.delete(deployId), 10 * 60_000).unref();
         return result;

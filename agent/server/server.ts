@@ -10,6 +10,8 @@ import { runSession, type SessionDeps } from "./session.js";
 
 export interface AgentServer {
   address(): { host: string; port: number };
+  /** WebSocket connections open now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function startAgentServer(
       const bound = server.address();
       return typeof bound === "object" && bound ? { host: bound.address, port: bound.port } : { host, port };
     },
+    connections: () => wss.clients.size,
     close: async () => {
       clearInterval(heartbeat);
       for (const ws of wss.clients) ws.close(1001, "agent shutting down");

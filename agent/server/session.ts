@@ -6,6 +6,7 @@ import { MAX_BUFFERED_BYTES, PROTOCOL_VERSION, REQUEST_DEADLINE_MS } from "../..
 import { RequestMessage, type AgentMessage, type RequestClaims } from "../../shared/protocol.js";
 import { embeddedKey, verifyRequest } from "../../shared/signing.js";
 import type { Engine } from "../engine/engine.js";
+import type { AuditLog } from "../state/audit-log.js";
 import type { DeployLog } from "../state/event-log.js";
 import type { ConnectionGuard, ReplayCache, TokenPins } from "./guard.js";
 import { authorize, type Principal } from "./policy.js";
@@ -18,6 +19,9 @@ export interface SessionDeps {
   guard: ConnectionGuard;
   replays: ReplayCache;
   pins: TokenPins;
+  audit: AuditLog;
+  /** Told the code of every refused request (metrics). */
+  refused?: (code: string) => void;
   log: (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -66,15 +70,32 @@ export function runSession(ws: WebSocket, address: string, deps: SessionDeps): v
   });
   ws.once("message", (data, isBinary) => {
     clearTimeout(deadline);
-    void handleRequest(ws, address, nonce, isBinary ? undefined : data.toString(), deps)
+    const known: RequestContext = {};
+    void handleRequest(ws, address, nonce, isBinary ? undefined : data.toString(), deps, known)
       .catch((error: unknown) => {
         const failure = asGreenlightError(error);
         if (AUTH_CODES.has(failure.code)) deps.guard.failed(address);
+        deps.refused?.(failure.code);
         deps.log("warn", "request refused", { address, code: failure.code, reason: failure.message });
+        void deps.audit.append({
+          outcome: "rejected",
+          peer: address,
+          ...known,
+          code: failure.code,
+          message: failure.message.slice(0, 300),
+        });
         reject(ws, failure);
       })
       .finally(settlePending);
   });
+}
+
+/** What is known of a request so far (nothing is trusted before verification), for the audit log. */
+interface RequestContext {
+  command?: string;
+  service?: string;
+  image?: string;
+  identity?: Record<string, string>;
 }
 
 async function handleRequest(
@@ -83,6 +104,7 @@ async function handleRequest(
   nonce: string,
   text: string | undefined,
   deps: SessionDeps,
+  known: RequestContext,
 ): Promise<void> {
   let message: RequestMessage;
   try {
@@ -95,6 +117,12 @@ async function handleRequest(
   }
   const engine = deps.engine;
   const { claims, principal, by } = await authenticate(message, nonce, deps);
+  Object.assign(known, {
+    command: claims.cmd,
+    service: claims.service.slice(0, 128),
+    identity: by,
+    ...(claims.image ? { image: claims.image } : {}),
+  });
   if (!deps.replays.remember(claims.jti, claims.exp)) {
     throw new GreenlightError("AUTH_REPLAYED", "this request was already used");
   }
@@ -108,6 +136,7 @@ async function handleRequest(
   });
   switch (claims.cmd) {
     case "status": {
+      void deps.audit.append({ outcome: "accepted", peer: address, ...known });
       const ctx = engine.service(claims.service);
       const state = await ctx.store.read();
       send(ws, {
@@ -126,6 +155,7 @@ async function handleRequest(
           ? await engine.startDeploy(claims.service, claims.image ?? "", { by })
           : await engine.startRollback(claims.service, claims.to, { by });
       const deployId = started.log.deployId;
+      void deps.audit.append({ outcome: "accepted", peer: address, ...known, deployId });
       send(ws, { type: "accepted", deployId, command: claims.cmd, service: claims.service });
       streamLive(ws, started.log, 0);
       return;
@@ -138,6 +168,7 @@ async function handleRequest(
           "UNKNOWN_DEPLOY",
           `no deploy ${deployId.slice(0, 64)} of ${claims.service}`,
         );
+      void deps.audit.append({ outcome: "accepted", peer: address, ...known, deployId });
       send(ws, { type: "accepted", deployId, command: "attach", service: claims.service });
       if ("live" in found) streamLive(ws, found.live, claims.fromSeq ?? 0);
       else streamStored(ws, deployId, found.events, found.result, claims.fromSeq ?? 0);

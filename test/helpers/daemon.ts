@@ -8,6 +8,8 @@ import { ROOT, type Site } from "./site.js";
 export interface RunningAgent {
   url: string;
   port: number;
+  /** Base URL of /healthz and /metrics. */
+  httpUrl: string;
   child: ChildProcess;
   output(): string;
   stop(): Promise<void>;
@@ -35,7 +37,13 @@ export async function startDaemon(
   extra: Record<string, unknown> = {},
   entry = join(ROOT, "agent", "main.ts"),
 ): Promise<RunningAgent> {
-  const config = { ...site.config, listen: "127.0.0.1:0", trust: { keys: trust }, ...extra };
+  const config = {
+    ...site.config,
+    listen: "127.0.0.1:0",
+    http: { listen: "127.0.0.1:0" },
+    trust: { keys: trust },
+    ...extra,
+  };
   await writeFile(site.configFile, stringify(config));
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
   const child = spawn(process.execPath, [...loader, entry, "run", "--config", site.configFile], {
@@ -43,11 +51,12 @@ export async function startDaemon(
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, httpUrl] = await new Promise<[number, string]>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on [^:\s]+:(\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
+      const metrics = /"metrics":"(http:\/\/[^"]+)\/metrics"/.exec(output);
+      if (match) resolve([Number(match[1]), metrics?.[1] ?? ""]);
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -57,6 +66,7 @@ export async function startDaemon(
   return {
     url: `${"tls" in extra ? "wss" : "ws"}://127.0.0.1:${port}`,
     port,
+    httpUrl,
     child,
     output: () => output,
     stop: async () => {

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { AuditLog } from "../../agent/state/audit-log.js";
 import { globMatches } from "../../agent/server/glob.js";
 import { TokenPins } from "../../agent/server/guard.js";
 
@@ -25,4 +29,29 @@ test("an ID token is pinned to the first run key until it expires", () => {
     pins.pin("token-1", "run-key-b", exp),
     "an expired pin is forgotten (the token is refused anyway)",
   );
+});
+
+test("the audit log rotates by size, keeps a bounded number of files, and reads back in order", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "greenlight-audit-"));
+  try {
+    const audit = new AuditLog(dir, 600, 2);
+    for (let i = 0; i < 40; i += 1) await audit.append({ outcome: "accepted", service: `s${i}` });
+    const files = (await readdir(join(dir, "audit"))).sort();
+    assert.deepEqual(files, ["audit.1.jsonl", "audit.2.jsonl", "audit.jsonl"]);
+    const records = await audit.read();
+    assert.ok(records.length > 0 && records.length < 40, "old records were dropped");
+    const ids = records.map((r) => Number(r.service?.slice(1)));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      "oldest first",
+    );
+    assert.equal(ids.at(-1), 39, "the newest is kept");
+    assert.deepEqual(
+      (await audit.read({ service: "s39" })).map((r) => r.service),
+      ["s39"],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,90 @@
+import { appendFile, mkdir, readFile, rename, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+
+/** One line of the audit log: a request the agent accepted or refused, or how an accepted deploy ended. */
+export const AuditRecord = z.object({
+  time: z.string(),
+  /** accepted | rejected: the request; succeeded | failed | rolled_back: the deploy it started, when it ended. */
+  outcome: z.string(),
+  command: z.string().optional(),
+  service: z.string().optional(),
+  peer: z.string().optional(),
+  identity: z.record(z.string(), z.string()).default({}),
+  image: z.string().optional(),
+  digest: z.string().optional(),
+  release: z.string().optional(),
+  deployId: z.string().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  durationMs: z.number().optional(),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+export const AUDIT_MAX_BYTES = 10 * 1024 * 1024;
+export const AUDIT_KEEP_FILES = 5;
+
+/**
+ * `state_dir/audit/audit.jsonl`, append-only JSON lines, rotated by size (audit.1.jsonl is the newest old
+ * file) so it never grows without bound. Appends are serialized; a failed write is reported, never thrown at
+ * the request that caused it.
+ */
+export class AuditLog {
+  private readonly dir: string;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    stateDir: string,
+    private readonly maxBytes = AUDIT_MAX_BYTES,
+    private readonly keep = AUDIT_KEEP_FILES,
+    private readonly onError: (error: Error) => void = () => undefined,
+  ) {
+    this.dir = join(stateDir, "audit");
+  }
+
+  append(
+    record: Omit<AuditRecord, "time" | "identity"> & { identity?: Record<string, string> },
+  ): Promise<void> {
+    const line = `${JSON.stringify({ time: new Date().toISOString(), identity: {}, ...record })}\n`;
+    this.queue = this.queue.then(() => this.write(line)).catch((error: Error) => this.onError(error));
+    return this.queue;
+  }
+
+  /** Every record still kept, oldest first, optionally for one service and from a time on. */
+  async read(filter: { service?: string; since?: Date } = {}): Promise<AuditRecord[]> {
+    await this.queue;
+    const files = [...Array.from({ length: this.keep }, (_, i) => this.file(this.keep - i)), this.file(0)];
+    const records: AuditRecord[] = [];
+    for (const file of files) {
+      const text = await readFile(file, "utf8").catch(() => "");
+      for (const line of text.split("\n")) {
+        if (!line) continue;
+        const parsed = AuditRecord.safeParse(JSON.parse(line));
+        if (!parsed.success) continue;
+        const record = parsed.data;
+        if (filter.service && record.service !== filter.service) continue;
+        if (filter.since && Date.parse(record.time) < filter.since.getTime()) continue;
+        records.push(record);
+      }
+    }
+    return records;
+  }
+
+  private file(index: number): string {
+    return join(this.dir, index === 0 ? "audit.jsonl" : `audit.${index}.jsonl`);
+  }
+
+  private async write(line: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o750 });
+    const size = await stat(this.file(0)).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size > 0 && size + Buffer.byteLength(line) > this.maxBytes) {
+      for (let i = this.keep - 1; i >= 0; i -= 1) {
+        await rename(this.file(i), this.file(i + 1)).catch(() => undefined);
+      }
+    }
+    await appendFile(this.file(0), line, { mode: 0o640 });
+  }
+}
