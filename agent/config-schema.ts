@@ -22,6 +22,33 @@ const memory = z
     return Number(match?.[1]) * scale;
   });
 
+/** A whole nginx server block rendered from the config, so a new site needs no hand-written nginx config. */
+const ServerBlock = z
+  .object({
+    /** Where the block is written: a file nginx includes in its http context (conf.d/*.conf). */
+    file: z.string().startsWith("/", "must be an absolute path"),
+    server_names: z.array(z.string().regex(/^[A-Za-z0-9.*_-]+$/, "a host name, or *.example.com")).min(1),
+    /** Defaults to 443 with tls, else 80. */
+    listen: z.number().int().min(1).max(65535).optional(),
+    tls: z
+      .object({
+        cert: z.string().startsWith("/"),
+        key: z.string().startsWith("/"),
+        /** Also answer plain HTTP on port 80 with a redirect to HTTPS. */
+        redirect_http: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    /** Pass WebSocket upgrades through, and let such connections stay open. */
+    websocket: z.boolean().default(false),
+    client_max_body_size: z
+      .string()
+      .regex(/^\d+[kmg]?$/i, "like 10m")
+      .default("10m"),
+  })
+  .strict();
+export type ServerBlock = z.infer<typeof ServerBlock>;
+
 const NginxConfig = z
   .object({
     upstream_file: z.string().startsWith("/", "must be an absolute path"),
@@ -38,6 +65,7 @@ const NginxConfig = z
     container: z.string().optional(),
     /** Deadline for the new worker generation to take over after a reload. */
     confirm_timeout: duration.default(10_000),
+    server: ServerBlock.optional(),
   })
   .strict();
 

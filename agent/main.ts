@@ -10,6 +10,7 @@ import { Engine } from "./engine/engine.js";
 import type { EventInput } from "./state/event-log.js";
 import { formatAudit } from "./audit-table.js";
 import { formatHistory } from "./history-table.js";
+import { install, uninstall } from "./install/install.js";
 import { AuditLog } from "./state/audit-log.js";
 import { parseDuration } from "../shared/duration.js";
 import { runDaemon } from "./run.js";
@@ -22,6 +23,8 @@ Usage:
   greenlight-agent rollback  --config FILE --service NAME [--to RELEASE|DIGEST] [--json]
   greenlight-agent history   --config FILE --service NAME [--json]
   greenlight-agent reconcile --config FILE [--service NAME]
+  greenlight-agent install   [--config FILE] [--root DIR] [--user NAME] [--no-start]
+  greenlight-agent uninstall [--root DIR] [--purge]
   greenlight-agent audit     --config FILE [--service NAME] [--since 1h|2026-11-23] [--json]
   greenlight-agent check-config --config FILE
 
@@ -34,6 +37,10 @@ const options = {
   image: { type: "string" },
   to: { type: "string" },
   since: { type: "string" },
+  root: { type: "string", default: "/" },
+  user: { type: "string", default: "greenlight" },
+  "no-start": { type: "boolean", default: false },
+  purge: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
   debug: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -79,6 +86,21 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !command) {
     process.stdout.write(`${HELP}\n`);
     return values.help ? EXIT.ok : EXIT.usage;
+  }
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  if (command === "install") {
+    await install({
+      root: values.root,
+      ...(values.config ? { configSource: values.config } : {}),
+      user: values.user,
+      start: !values["no-start"],
+      say,
+    });
+    return EXIT.ok;
+  }
+  if (command === "uninstall") {
+    await uninstall({ root: values.root, purge: values.purge, user: values.user, say });
+    return EXIT.ok;
   }
   if (command === "check-config") {
     const file = required(values, "config");

@@ -19,7 +19,8 @@ import {
 import { waitHealthy } from "../docker/health.js";
 import { followLogs, tailLogs } from "../docker/logs.js";
 import { condensePullProgress, pullImage, type RegistryAuth } from "../docker/pull.js";
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
+import { ensureServerBlock } from "../nginx/server-block.js";
 import { markLive, otherColour, type Colour, type ReleaseRecord } from "../state/releases.js";
 import { drainConnections } from "./drain.js";
 import { acquireServiceLock } from "./lock.js";
@@ -217,6 +218,15 @@ export async function runRelease(
     const previous = await previousLookup;
     await timed("switch", async () => {
       const target = { colour, release: releaseId, address, gateway: freshGateway };
+      // The server block proxies to the upstream: before the switch when that exists (a bad block then fails
+      // the deploy before traffic moves), after it on a first deploy.
+      const server = () =>
+        ensureServerBlock(ctx.nginx, ctx.name, ctx.upstreamName, ctx.config.nginx.server, log);
+      const upstreamExists = await access(ctx.config.nginx.upstream_file).then(
+        () => true,
+        () => false,
+      );
+      if (upstreamExists) await server();
       const { confirmMs } = await ctx.traffic.switchTo(target, log);
       switched = true;
       await keepRunning(docker, freshId);
@@ -228,6 +238,7 @@ export async function runRelease(
       log.info(
         `new requests go to ${colour} (release ${releaseId}); switch (${ctx.traffic.mode}) confirmed in ${confirmMs}ms`,
       );
+      if (!upstreamExists) await server();
     });
 
     // The new release's own traffic logs are not the deploy's business once it serves.
