@@ -1,5 +1,6 @@
 import { GreenlightError, asGreenlightError, exitCodeFor, EXIT, type ExitCode } from "../shared/errors.js";
 import type { DeployResult } from "../shared/events.js";
+import { shortName } from "./agent-url.js";
 import type { CommandArgs, Outcome, Renderer } from "./client.js";
 
 /** How one CI step reaches many agents. */
@@ -63,12 +64,11 @@ export function parseBatch(text: string, hosts: number): number {
 
 /** Short names that tell hosts apart: the first label of the hostname, with the port where names collide. */
 export function hostsOf(urls: URL[]): Host[] {
-  const short = (url: URL) => url.hostname.split(".")[0] ?? url.hostname;
   const counts = new Map<string, number>();
-  for (const url of urls) counts.set(short(url), (counts.get(short(url)) ?? 0) + 1);
+  for (const url of urls) counts.set(shortName(url), (counts.get(shortName(url)) ?? 0) + 1);
   return urls.map((url) => ({
     url,
-    name: (counts.get(short(url)) ?? 0) > 1 ? `${url.hostname}:${url.port || "443"}` : short(url),
+    name: (counts.get(shortName(url)) ?? 0) > 1 ? `${url.hostname}:${url.port || "443"}` : shortName(url),
   }));
 }
 

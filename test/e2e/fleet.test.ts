@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { writeFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import { runClient, type ClientRun } from "../helpers/client.js";
 import { makeKeys, startDaemon, type Keys, type RunningAgent } from "../helpers/daemon.js";
 import { startLoad, STANDARD_LOAD, type LoadReport } from "../helpers/load.js";
+import { freePort } from "../helpers/ports.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 
@@ -127,7 +127,7 @@ test("3 hosts, the second unhealthy: the first is rolled back, the third never t
 });
 
 test("a host unreachable: reported by name, nothing started on any host, exit 4", async () => {
-  const dead = await closedPort();
+  const dead = await freePort();
   const counts = await Promise.all(sites.map(async (s) => (await s.state()).records.length));
   const urls = [agents[0]?.url ?? "", `ws://127.0.0.1:${dead}`, agents[2]?.url ?? ""];
   const run = await fleet(["deploy", "--image", v2, "--timeout", "20s"], urls);
@@ -163,12 +163,4 @@ async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> 
     if (Date.now() > deadline) throw new Error("timed out waiting");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === "object" && address ? address.port : 9;
 }
