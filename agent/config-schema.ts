@@ -78,6 +78,21 @@ const HealthConfig = z
   })
   .strict();
 
+/**
+ * After the switch, a request through the proxy itself (nginx's own address, with the site's Host): proves the
+ * path users take reaches the new colour. Failing it switches back to the old colour, which still runs.
+ */
+const VerifyConfig = z
+  .object({
+    url: z.url(),
+    host: z.string().optional(),
+    /** Tries before giving up, one every interval. */
+    attempts: z.number().int().min(1).max(20).default(3),
+    interval: duration.default(500),
+    request_timeout: duration.default(2000),
+  })
+  .strict();
+
 const SwitchConfig = z
   .object({
     /** nat: a kernel rule below nginx moves between colours (no reload per deploy); reload: rewrite + reload. */
@@ -136,6 +151,7 @@ const ServiceConfig = z
       .default("SIGTERM"),
     stop_grace: duration.default(10_000),
     keep_releases: z.number().int().min(1).default(10),
+    verify: VerifyConfig.optional(),
     health: HealthConfig.default({ path: "/", interval: 1000, timeout: 60_000, request_timeout: 2000 }),
     drain: duration.default(30_000),
     lock_timeout: duration.default(600_000),

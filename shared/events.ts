@@ -8,6 +8,7 @@ export const STEPS = [
   "start",
   "health",
   "switch",
+  "verify",
   "drain",
   "stop",
   "record",
@@ -42,6 +43,7 @@ export const Durations = z.object({
   start: z.number().optional(),
   health: z.number().optional(),
   switch: z.number().optional(),
+  verify: z.number().optional(),
   drain: z.number().optional(),
   /** Upper bound on the time between the old colour's last request ending and the drain noticing it. */
   drainTail: z.number().optional(),

@@ -23,6 +23,7 @@ import { access, readFile } from "node:fs/promises";
 import { ensureServerBlock } from "../nginx/server-block.js";
 import { markLive, otherColour, type Colour, type ReleaseRecord } from "../state/releases.js";
 import { drainConnections } from "./drain.js";
+import { verifyThroughProxy } from "./verify.js";
 import { acquireServiceLock } from "./lock.js";
 import { reconcileService } from "./reconcile.js";
 import { serviceEnv, type ServiceContext } from "./service.js";
@@ -194,6 +195,7 @@ export async function runRelease(
       log.container(line, stream);
     });
     const freshId = fresh.id;
+    const freshPid = fresh.pid;
     await timed("health", async () => {
       const health = ctx.config.health;
       log.info(
@@ -240,6 +242,41 @@ export async function runRelease(
       );
       if (!upstreamExists) await server();
     });
+
+    const verify = ctx.config.verify;
+    if (verify && live && previous) {
+      failedStep = "verify";
+      const verdict = await timed("verify", async () => {
+        log.info(`verifying through the proxy: ${verify.url}${verify.host ? ` (Host: ${verify.host})` : ""}`);
+        try {
+          const answer = await verifyThroughProxy(verify, request.signal);
+          log.info(`the proxy serves the new release (${answer})`);
+          return undefined;
+        } catch (error) {
+          return asGreenlightError(error);
+        }
+      });
+      if (verdict) {
+        log.error(verdict.message, { code: verdict.code });
+        log.warn(`switching back to ${live.colour} (release ${live.release}), which still runs`);
+        const back = { ...live, address: `${previous.ip}:${ctx.config.port}`, gateway: previous.gateway };
+        await ctx.traffic.switchTo(back, log);
+        await ctx.store.update((s) => {
+          markLive(s, live);
+          // Recorded as failed below, like any release that did not stay live.
+          const record = s.records.find((r) => r.id === releaseId);
+          if (record) record.status = "in_progress";
+        });
+        switched = false;
+        // The new colour served for a moment: its requests finish before it goes.
+        await drainConnections(freshPid, ctx.config.port, ctx.config.drain, () => undefined);
+        await ctx.traffic.forget(address);
+        await removeContainer(docker, freshId, ctx.config.stop_grace);
+        await ctx.traffic.retire(address);
+        log.info(`release ${live.release} serves again; removed ${containerName(ctx.unit, colour)}`);
+        throw verdict;
+      }
+    }
 
     // The new release's own traffic logs are not the deploy's business once it serves.
     stopLogs?.();

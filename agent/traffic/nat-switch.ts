@@ -50,6 +50,8 @@ export class NatSwitch implements TrafficSwitch {
 
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
     const stable = `${target.gateway}:${this.options.port}`;
+    // A fence on the target (a switch back to the colour it was fenced from) would refuse its new connections.
+    await this.clearFences();
     const listing = await this.ensureChains(stable);
     const rule = [
       "-p",
