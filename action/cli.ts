@@ -3,7 +3,7 @@ import { checkAgentUrl } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
 import { clientAuth } from "./auth.js";
 import { runCommand } from "./client.js";
-import { DEFAULT_CONCURRENCY, hostsOf, parseBatch, runFleet, type Host } from "./fleet.js";
+import { hostsOf, planFleet, runFleet, streamsAtOnce, type Host } from "./fleet.js";
 import { formatFleet } from "./fleet-table.js";
 import { gitlabRenderer } from "./gitlab-render.js";
 import { writeKeyPair } from "./keygen.js";
@@ -62,15 +62,8 @@ async function main(argv: string[]): Promise<number> {
     throw new GreenlightError("USAGE", "--agent-id names one agent; leave it out with several --agent");
   }
   const fleet = hosts.length > 1;
-  const plan = {
-    strategy: settings.strategy,
-    batch: parseBatch(settings.batch, hosts.length),
-    pauseMs: settings.pauseMs,
-    rollbackOnFailure: settings.rollbackOnFailure,
-    concurrency: DEFAULT_CONCURRENCY,
-  };
-  // Hosts that stream at the same time share the log line by line; one at a time, each gets GitLab sections.
-  const interleaved = fleet && (plan.strategy === "parallel" || plan.batch > 1);
+  const plan = planFleet(settings, hosts.length);
+  const interleaved = streamsAtOnce(plan, hosts.length);
   const renderer = (host: Host) => {
     const prefix = fleet ? host.name : undefined;
     if (settings.json) return jsonRenderer(write, prefix);

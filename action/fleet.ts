@@ -48,6 +48,28 @@ export interface FleetIo {
 
 export const DEFAULT_CONCURRENCY = 32;
 
+/** The plan from what the user chose (CLI flags or action inputs), for `hosts` hosts. */
+export function planFleet(
+  choice: { strategy: FleetPlan["strategy"]; batch: string; pauseMs: number; rollbackOnFailure: boolean },
+  hosts: number,
+): FleetPlan {
+  return {
+    strategy: choice.strategy,
+    batch: parseBatch(choice.batch, hosts),
+    pauseMs: choice.pauseMs,
+    rollbackOnFailure: choice.rollbackOnFailure,
+    concurrency: DEFAULT_CONCURRENCY,
+  };
+}
+
+/**
+ * Whether several hosts stream at the same time: their lines then share the log, prefixed, since neither
+ * GitHub groups nor GitLab sections can interleave.
+ */
+export function streamsAtOnce(plan: FleetPlan, hosts: number): boolean {
+  return hosts > 1 && (plan.strategy === "parallel" || plan.batch > 1);
+}
+
 /** "1", "10", "25%" or "all" → hosts per batch, at least one. */
 export function parseBatch(text: string, hosts: number): number {
   const trimmed = text.trim();

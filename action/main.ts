@@ -5,7 +5,7 @@ import { clientAuth } from "./auth.js";
 import { checkAgentUrl } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
 import { runCommand } from "./client.js";
-import { DEFAULT_CONCURRENCY, hostsOf, parseBatch, runFleet, type Host, type HostReport } from "./fleet.js";
+import { hostsOf, planFleet, runFleet, streamsAtOnce, type Host, type HostReport } from "./fleet.js";
 import { formatFleet } from "./fleet-table.js";
 import { GitHubDeployment } from "./github-deployment.js";
 import { githubRenderer } from "./github-render.js";
@@ -59,16 +59,9 @@ async function main(): Promise<number> {
     ...(inputs.audience ? { audience: inputs.audience } : {}),
   });
   const hosts = hostsOf(inputs.agents.map((agent) => checkAgentUrl(agent, inputs.insecure)));
-  const plan = {
-    strategy: inputs.strategy,
-    batch: parseBatch(inputs.batch, hosts.length),
-    pauseMs: inputs.pauseMs,
-    rollbackOnFailure: inputs.rollbackOnFailure,
-    concurrency: DEFAULT_CONCURRENCY,
-  };
+  const plan = planFleet(inputs, hosts.length);
   const fleet = hosts.length > 1;
-  // Groups cannot interleave: hosts that stream at once share the log line by line, prefixed.
-  const interleaved = fleet && (plan.strategy === "parallel" || plan.batch > 1);
+  const interleaved = streamsAtOnce(plan, hosts.length);
   const commands = {
     startGroup: (name: string) => core.startGroup(name),
     endGroup: () => core.endGroup(),

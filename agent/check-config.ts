@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { createPublicKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
-import { access, constants, readFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { validateConfigText, type ConfigProblem } from "./config.js";
+import { exists, isDirectory, readText } from "./fs-probe.js";
 
 type Raw = Record<string, unknown>;
 const object = (value: unknown): Raw => (value && typeof value === "object" ? (value as Raw) : {});
@@ -27,7 +27,7 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
   const tls = object(raw.tls);
   const [cert, key] = [text(tls.cert), text(tls.key)];
   if (cert && key) {
-    const [certPem, keyPem] = await Promise.all([readable(cert), readable(key)]);
+    const [certPem, keyPem] = await Promise.all([readText(cert), readText(key)]);
     if (certPem === undefined) add(["tls", "cert"], `cannot read ${cert}`);
     if (keyPem === undefined) add(["tls", "key"], `cannot read ${key}`);
     if (certPem !== undefined && keyPem !== undefined) {
@@ -43,7 +43,7 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
   for (const [index, entry] of asArray(trust.keys).entries()) {
     const file = text(object(entry).public_key_file);
     const inline = text(object(entry).public_key);
-    const pem = file ? await readable(file) : inline;
+    const pem = file ? await readText(file) : inline;
     const where = ["trust", "keys", index, file ? "public_key_file" : "public_key"];
     if (file && pem === undefined) add(where, `cannot read ${file}`);
     else if (pem !== undefined && !isEd25519PublicKey(pem)) {
@@ -53,7 +53,7 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
 
   for (const [host, auth] of Object.entries(object(raw.registries))) {
     const file = text(object(auth).password_file);
-    if (file && (await readable(file)) === undefined) {
+    if (file && (await readText(file)) === undefined) {
       add(["registries", host, "password_file"], `cannot read ${file}`);
     }
   }
@@ -62,7 +62,7 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
   for (const [name, value] of Object.entries(object(raw.services))) {
     const service = object(value);
     const envFile = text(service.env_file);
-    if (envFile && (await readable(envFile)) === undefined) {
+    if (envFile && (await readText(envFile)) === undefined) {
       add(["services", name, "env_file"], `cannot read ${envFile}`);
     }
     for (const [index, volume] of asArray(service.volumes).entries()) {
@@ -98,24 +98,6 @@ export function formatProblems(file: string, problems: ConfigProblem[]): string 
 
 function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path, constants.F_OK).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
-
-async function readable(path: string): Promise<string | undefined> {
-  return readFile(path, "utf8").catch(() => undefined);
 }
 
 function isEd25519PublicKey(pem: string): boolean {

@@ -19,7 +19,8 @@ import {
 import { waitHealthy } from "../docker/health.js";
 import { followLogs, tailLogs } from "../docker/logs.js";
 import { condensePullProgress, pullImage, type RegistryAuth } from "../docker/pull.js";
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { exists } from "../fs-probe.js";
 import { ensureServerBlock } from "../nginx/server-block.js";
 import { markLive, otherColour, type Colour, type ReleaseRecord } from "../state/releases.js";
 import { drainConnections } from "./drain.js";
@@ -224,10 +225,7 @@ export async function runRelease(
       // the deploy before traffic moves), after it on a first deploy.
       const server = () =>
         ensureServerBlock(ctx.nginx, ctx.name, ctx.upstreamName, ctx.config.nginx.server, log);
-      const upstreamExists = await access(ctx.config.nginx.upstream_file).then(
-        () => true,
-        () => false,
-      );
+      const upstreamExists = await exists(ctx.config.nginx.upstream_file);
       if (upstreamExists) await server();
       const { confirmMs } = await ctx.traffic.switchTo(target, log);
       switched = true;

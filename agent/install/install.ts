@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { access, chmod, chown, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GreenlightError } from "../../shared/errors.js";
 import { parseConfig } from "../config.js";
+import { exists } from "../fs-probe.js";
 import { renderUnit } from "./unit-file.js";
 
 export const UNIT_NAME = "greenlight-agent.service";
@@ -193,13 +194,6 @@ async function privateDir(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await mkdir(path, { recursive: true, mode: 0o750 });
   await chmod(path, 0o750);
-}
-
-function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 function run(command: string, args: string[]): Promise<void> {

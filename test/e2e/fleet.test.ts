@@ -101,15 +101,11 @@ test("3 hosts, the second unhealthy: the first is rolled back, the third never t
   service.env = { GREETING: "hello", HEALTH: "fail" };
   service.health = { path: "/cgi-bin/health", interval: "100ms", timeout: "2s" };
   await writeFile(second.configFile, stringify({ ...readRunningConfig(second), services: config.services }));
-  const before = agents[1]?.output().length ?? 0;
-  agents[1]?.child.kill("SIGHUP");
-  await waitFor(() => (agents[1]?.output().slice(before) ?? "").includes("config reloaded"));
+  assert.match((await agents[1]?.reload()) ?? "", /config reloaded/);
   t.after(async () => {
     // Healthy again for the tests after this one.
     await writeFile(second.configFile, stringify(readRunningConfig(second)));
-    const mark = agents[1]?.output().length ?? 0;
-    agents[1]?.child.kill("SIGHUP");
-    await waitFor(() => (agents[1]?.output().slice(mark) ?? "").includes("config reloaded"));
+    assert.match((await agents[1]?.reload()) ?? "", /config reloaded/);
   });
 
   const thirdBefore = (await sites[2]?.state())?.records.length;
@@ -155,12 +151,4 @@ function readRunningConfig(site: Site): Record<string, unknown> {
     listen: "127.0.0.1:0",
     trust: { keys: [{ name: "ci", public_key: keys.publicPem }] },
   };
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { runClient } from "../helpers/client.js";
 import { makeKeys, startDaemon, type Keys, type RunningAgent } from "../helpers/daemon.js";
+import { waitFor } from "../helpers/ports.js";
 import { ROOT, Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 
@@ -133,7 +134,9 @@ test("a deploy and a refused request: audit log, metrics and webhooks tell what 
   assert.equal(((await health.json()) as { docker: boolean }).docker, true);
 
   // Webhooks: the JSON one got both events, Slack's only what it asked for, in its format.
-  await waitFor(() => json.calls.length >= 2 && slack.calls.length >= 1 && failing.calls.length >= 3);
+  await waitFor("the webhooks", async () =>
+    json.calls.length >= 2 && slack.calls.length >= 1 && failing.calls.length >= 3 ? true : undefined,
+  );
   assert.deepEqual(
     json.calls.map((c) => c.body.event),
     ["started", "succeeded"],
@@ -155,12 +158,4 @@ function agentCli(args: string[]): Promise<string> {
       (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
   });
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for webhooks");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -33,18 +33,6 @@ after(async () => {
   await site?.stop();
 });
 
-async function reload(): Promise<string> {
-  const mark = agent.output().length;
-  agent.child.kill("SIGHUP");
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const said = agent.output().slice(mark);
-    if (/config reloaded|config reload refused/.test(said)) return said;
-    if (Date.now() > deadline) throw new Error(`no answer to SIGHUP:\n${said}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const client = (key: Keys, args: string[]) =>
   runClient(args, {
     GREENLIGHT_KEY: key.privatePem,
@@ -58,12 +46,12 @@ test("SIGHUP during a deploy: an invalid config is refused, a valid one applied,
   await new Promise((resolve) => setTimeout(resolve, 1500));
 
   await writeFile(site.configFile, "id: web-1\nservices:\n  web:\n    port: eighty\n");
-  const refused = await reload();
+  const refused = await agent.reload();
   assert.match(refused, /config reload refused; keeping the running config/);
   assert.match(refused, /services\.web\.port/);
 
   await writeFile(site.configFile, stringify(configWith([ci, later])));
-  assert.match(await reload(), /config reloaded/);
+  assert.match(await agent.reload(), /config reloaded/);
 
   const run = await deploy.done;
   assert.equal(run.code, 0, run.stdout + run.stderr);

@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { generateSigningKeys } from "../../shared/signing.js";
+import { waitFor } from "./ports.js";
 import { ROOT, type Site } from "./site.js";
 
 export interface RunningAgent {
@@ -12,6 +13,8 @@ export interface RunningAgent {
   httpUrl: string;
   child: ChildProcess;
   output(): string;
+  /** Sends SIGHUP and resolves with what the agent logged in answer (reloaded, or refused and why). */
+  reload(): Promise<string>;
   stop(): Promise<void>;
   kill(): Promise<void>;
 }
@@ -69,6 +72,14 @@ export async function startDaemon(
     httpUrl,
     child,
     output: () => output,
+    reload: async () => {
+      const mark = output.length;
+      child.kill("SIGHUP");
+      return waitFor("the agent's answer to SIGHUP", async () => {
+        const said = output.slice(mark);
+        return /config reloaded|config reload refused/.test(said) ? said : undefined;
+      });
+    },
     stop: async () => {
       child.kill("SIGTERM");
       await exited;
