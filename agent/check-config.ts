@@ -6,6 +6,13 @@ import { validateConfigText, type ConfigProblem } from "./config.js";
 import { exists, isDirectory, readText } from "./fs-probe.js";
 
 type Raw = Record<string, unknown>;
+
+/** What NAT mode runs, how to ask each whether it is there, and where Debian packages it. */
+const NAT_TOOLS = {
+  iptables: { version: "--version", package: "iptables" },
+  conntrack: { version: "-V", package: "conntrack" },
+  nft: { version: "--version", package: "nftables" },
+} as const;
 const object = (value: unknown): Raw => (value && typeof value === "object" ? (value as Raw) : {});
 const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
 
@@ -59,6 +66,7 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
   }
 
   const nginxTests = new Map<string, (string | number)[]>();
+  const natTools = new Map<string, (string | number)[]>();
   for (const [name, value] of Object.entries(object(raw.services))) {
     const service = object(value);
     const envFile = text(service.env_file);
@@ -81,6 +89,18 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
       const command = test.length > 0 ? test : ["nginx", "-t"];
       nginxTests.set(JSON.stringify(command), ["services", name, "nginx", "test"]);
     }
+    const switching = object(service.switch);
+    if (switching.mode === "nat" || (switching.mode === undefined && !nginx.container)) {
+      for (const tool of Object.keys(NAT_TOOLS) as (keyof typeof NAT_TOOLS)[]) {
+        const binary = text(switching[tool]) ?? tool;
+        if (!natTools.has(binary)) natTools.set(binary, ["services", name, "switch", tool]);
+      }
+    }
+  }
+  for (const [binary, path] of natTools) {
+    const tool = path.at(-1) as keyof typeof NAT_TOOLS;
+    const failure = await runTest([binary, NAT_TOOLS[tool].version]);
+    if (failure) add(path, `${failure}; NAT mode needs it (Debian package ${NAT_TOOLS[tool].package})`);
   }
   // Each distinct test command once: several services usually share one nginx.
   for (const [command, path] of nginxTests) {

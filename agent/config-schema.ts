@@ -101,6 +101,8 @@ const SwitchConfig = z
     port: z.number().int().min(1024).max(65535).optional(),
     iptables: z.string().default("iptables"),
     conntrack: z.string().default("conntrack"),
+    /** nftables' CLI: sets the timeout policy that makes conntrack forget the stable address's closed flows. */
+    nft: z.string().default("nft"),
   })
   .strict();
 
@@ -157,7 +159,7 @@ const ServiceConfig = z
     lock_timeout: duration.default(600_000),
     labels: z.record(z.string(), z.string()).default({}),
     nginx: NginxConfig,
-    switch: SwitchConfig.default({ iptables: "iptables", conntrack: "conntrack" }),
+    switch: SwitchConfig.default({ iptables: "iptables", conntrack: "conntrack", nft: "nft" }),
   })
   .strict()
   .transform((service, ctx) => {

@@ -19,6 +19,8 @@ export interface DeployTiming {
   drainTailMs?: number;
   /** The agent's own per-step durations, where the strategy is greenlight. */
   steps?: Durations;
+  /** Why the deploy failed, where the strategy says. */
+  error?: string;
 }
 
 export interface Target {
@@ -48,10 +50,16 @@ export function greenlight(mode: "nat" | "reload"): Strategy {
         nginxErrors: () => errorsIn(site.nginx.dir),
         teardown: () => site.stop(),
         deploy: async (image) => {
-          const result = (await site.deploy(image)).result;
+          const run = await site.deploy(image);
+          const result = run.result;
           const d = result?.durations;
           return {
             ok: result?.status === "succeeded",
+            error: result?.error
+              ? `${result.error.code}: ${result.error.message}`
+              : result
+                ? undefined
+                : `exit ${run.code}: ${run.stderr.trim().split("\n").slice(-12).join(" | ")}`,
             totalMs: d?.total ?? Number.NaN,
             switchMs: d?.switch,
             pullMs: d?.pull,

@@ -71,7 +71,10 @@ try {
     const timings: DeployTiming[] = [];
     for (let i = 0; i < deploys; i += 1) {
       timings.push(await target.deploy(images[(i + 1) % 2] ?? ""));
-      progress(`  deploy ${i + 1}/${deploys}: ${ms(timings.at(-1)?.totalMs ?? Number.NaN)}`);
+      const last = timings.at(-1);
+      progress(
+        `  deploy ${i + 1}/${deploys}: ${last?.ok ? ms(last.totalMs) : `failed (${last?.error ?? "no reason given"})`}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     outcomes.push({

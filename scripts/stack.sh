@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts the real components the demo and the tests run on: the Docker engine,
-# the registry (Distribution), nginx, wrk, busybox-static for the test app, iptables and conntrack.
+# the registry (Distribution), nginx, wrk, busybox-static for the test app, iptables, conntrack and nftables.
 # Idempotent: installs only what is missing; starts dockerd only if no engine answers.
 set -euo pipefail
 
 need=()
 for pair in dockerd:docker.io docker-registry:docker-registry nginx:nginx-light wrk:wrk busybox:busybox-static \
-  iptables:iptables conntrack:conntrack curl:curl; do
+  iptables:iptables conntrack:conntrack nft:nftables curl:curl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -268,7 +268,6 @@ export async function runRelease(
         switched = false;
         // The new colour served for a moment: its requests finish before it goes.
         await drainConnections(freshPid, ctx.config.port, ctx.config.drain, () => undefined);
-        await ctx.traffic.forget(address);
         await removeContainer(docker, freshId, ctx.config.stop_grace);
         await ctx.traffic.retire(address);
         log.info(`release ${live.release} serves again; removed ${containerName(ctx.unit, colour)}`);
@@ -298,9 +297,6 @@ export async function runRelease(
         log.info(
           `stopping ${containerName(ctx.unit, otherColour(colour))} (${ctx.config.stop_signal}, grace ${formatDuration(ctx.config.stop_grace)})`,
         );
-        // Forget the drained flows before the container goes: a half-closed flow whose last ACK is lost with
-        // the container would otherwise capture a new connection that reuses its source port.
-        await ctx.traffic.forget(`${previous.ip}:${ctx.config.port}`);
         await stopContainer(docker, previous.id, ctx.config.stop_grace);
         // A stopped container has left the network: its address can be retired while Docker removes it.
         await Promise.all([

@@ -48,8 +48,8 @@ export async function reconcileService(docker: Docker, ctx: ServiceContext, log:
   }
 
   await recordInterrupted(ctx, log);
-  // Fences only stand during a deploy's drain; one left by a crash would turn away the next colour at that address.
-  await ctx.traffic.clearFences();
+  // A fence stands until no flow is bound to its address; a crash may have left one whose flows are gone.
+  await ctx.traffic.tidyFences();
   for (const container of containers) {
     if (live && container.colour === live.colour) {
       if (!container.running) await restart(docker, container, log);

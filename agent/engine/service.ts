@@ -50,6 +50,7 @@ export function serviceContext(
           port: stablePort(unit, config.switch.port),
           iptables: config.switch.iptables,
           conntrack: config.switch.conntrack,
+          nft: config.switch.nft,
         })
       : new ReloadSwitch(site);
   return {

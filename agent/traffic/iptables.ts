@@ -59,14 +59,25 @@ export function parseDnatRule(listing: string): DnatRule | undefined {
   return undefined;
 }
 
-/** The filter rule that turns away connection attempts to a colour that no longer takes new requests. */
-export function fenceRule(service: string, address: string): string[] {
+/**
+ * The filter rule that turns away connection attempts to a colour that no longer takes new requests. It matches
+ * only flows addressed to the service's stable address (conntrack's original destination), so connections made
+ * straight to the address, such as the health check of a later colour that is given the same address, pass.
+ */
+export function fenceRule(service: string, address: string, stable: string): string[] {
   const [ip, port] = address.split(":");
+  const [stableIp, stablePort] = stable.split(":");
   return [
     "-p",
     "tcp",
     "-d",
     `${ip}/32`,
+    "-m",
+    "conntrack",
+    "--ctorigdst",
+    stableIp ?? "",
+    "--ctorigdstport",
+    stablePort ?? "0",
     "-m",
     "tcp",
     "--dport",
@@ -83,6 +94,30 @@ export function fenceRule(service: string, address: string): string[] {
     "--reject-with",
     "tcp-reset",
   ];
+}
+
+export interface Fence {
+  /** The fenced colour's `ip:port`. */
+  address: string;
+  /** The stable `ip:port` whose flows it turns away; absent in a fence without the conntrack match. */
+  stable?: string;
+  /** The rule's arguments, as `iptables -D OUTPUT …` takes them. */
+  rule: string[];
+}
+
+/** Reads a fence from one `iptables -S OUTPUT` line of `service`, or undefined for any other line. */
+export function parseFence(line: string, service: string): Fence | undefined {
+  if (!isFenceOf(line, service)) return undefined;
+  const ip = /-d (\S+?)(?:\/32)?\s/.exec(line)?.[1];
+  const port = /--dport (\d+)/.exec(line)?.[1];
+  if (!ip || !port) return undefined;
+  const stableIp = /--ctorigdst (\S+?)(?:\/32)?\s/.exec(line)?.[1];
+  const stablePort = /--ctorigdstport (\d+)/.exec(line)?.[1];
+  return {
+    address: `${ip}:${port}`,
+    stable: stableIp && stablePort ? `${stableIp}:${stablePort}` : undefined,
+    rule: ruleArguments(line),
+  };
 }
 
 /** True for a fence line of `service` in `iptables -S` output (which quotes the comment). */

@@ -1,15 +1,17 @@
-import { execFile } from "node:child_process";
 import { GreenlightError } from "../../shared/errors.js";
 import { renderStableUpstream } from "../nginx/upstream.js";
+import { forgetClosedFlows } from "./closed-flows.js";
+import { deleteFlow, flowsTo, isStalled } from "./conntrack.js";
 import {
   PARENT_CHAIN,
   fenceRule,
   iptables,
   iptablesOrThrow,
-  isFenceOf,
   parseDnatRule,
+  parseFence,
   ruleArguments,
   serviceChain,
+  type Fence,
 } from "./iptables.js";
 import { applyUpstream, type UpstreamSite } from "./reload-switch.js";
 import type { Colour, SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "./traffic-switch.js";
@@ -20,6 +22,7 @@ export interface NatOptions {
   port: number;
   iptables: string;
   conntrack: string;
+  nft: string;
 }
 
 /**
@@ -31,6 +34,8 @@ export interface NatOptions {
 export class NatSwitch implements TrafficSwitch {
   readonly mode = "nat";
   private readonly chain: string;
+  /** The stable address whose closed flows conntrack is already told to forget at once. */
+  private closedFlowsFor: string | undefined;
 
   constructor(
     private readonly site: UpstreamSite,
@@ -50,9 +55,17 @@ export class NatSwitch implements TrafficSwitch {
 
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
     const stable = `${target.gateway}:${this.options.port}`;
-    // A fence on the target (a switch back to the colour it was fenced from) would refuse its new connections.
-    await this.clearFences();
+    // A fence on the target (a switch back, or a new colour given a fenced address) would refuse its connections.
+    await this.removeFences((fence) => fence.address === target.address);
     const listing = await this.ensureChains(stable);
+    if (this.closedFlowsFor !== stable) {
+      const closed = await forgetClosedFlows(this.options.nft, stable, this.chain);
+      if (closed.ok) this.closedFlowsFor = stable;
+      else
+        log.warn(
+          `could not make conntrack forget closed flows to ${stable} at once (${closed.reason}); install nftables: without it a connection that reuses a source port can, rarely, lose its answer while the old colour stops`,
+        );
+    }
     const rule = [
       "-p",
       "tcp",
@@ -83,10 +96,10 @@ export class NatSwitch implements TrafficSwitch {
     if (existing && existing.destination !== target.address) {
       // From here on no new connection belongs to the old colour. One that conntrack still binds to it (a source
       // port reused from one of its finished flows) is reset at once, and nginx retries it on a fresh connection,
-      // instead of reaching a colour that the drain may already have found empty.
+      // instead of reaching a colour that the drain may already have found empty, or an address that is gone.
       await iptablesOrThrow(
         this.options.iptables,
-        ["-I", "OUTPUT", "1", ...fenceRule(this.site.service, existing.destination)],
+        ["-I", "OUTPUT", "1", ...fenceRule(this.site.service, existing.destination, stable)],
         "filter",
       );
     }
@@ -105,34 +118,64 @@ export class NatSwitch implements TrafficSwitch {
     return { confirmMs };
   }
 
+  /**
+   * Once the old colour is stopped: forgets its flows that a reused source port would join (nothing can finish
+   * them now), and lifts every fence that no tracked flow needs any more. The old colour's own fence usually
+   * stays: its finished flows linger in conntrack (TIME_WAIT, 120 s by default), and a later deploy lifts it.
+   */
   async retire(oldAddress: string): Promise<void> {
-    await this.forget(oldAddress);
-    await this.clearFences();
+    const fenced = (await this.fences()).find((fence) => fence.address === oldAddress);
+    const stable = fenced?.stable ?? (await this.stableAddress());
+    if (stable) {
+      const flows = await flowsTo(this.options.conntrack, stable, oldAddress);
+      await Promise.all(
+        (flows ?? []).filter(isStalled).map((flow) => deleteFlow(this.options.conntrack, stable, flow)),
+      );
+    }
+    await this.tidyFences();
   }
 
-  /** Removes this service's fences (left by a finished deploy, or by one interrupted by a crash). */
-  async clearFences(): Promise<void> {
+  /**
+   * Lifts fences that turn away nothing: those no tracked flow is bound to any more, and fences of an older
+   * form that would also refuse connections made straight to the address. A fence on a live colour cannot
+   * happen (a switch lifts the target's first); one whose flows cannot be listed stays, harmlessly.
+   */
+  async tidyFences(): Promise<void> {
+    const checks = await Promise.all(
+      (await this.fences()).map(async (fence) => {
+        if (!fence.stable) return fence;
+        const flows = await flowsTo(this.options.conntrack, fence.stable, fence.address);
+        return flows?.length === 0 ? fence : undefined;
+      }),
+    );
+    const idle = new Set(checks.filter((fence) => fence !== undefined).map((fence) => fence.address));
+    await this.removeFences((fence) => idle.has(fence.address));
+  }
+
+  private async fences(): Promise<Fence[]> {
     const listing = await iptables(this.options.iptables, ["-S", "OUTPUT"], "filter");
-    for (const line of listing.output.split("\n")) {
-      if (!isFenceOf(line, this.site.service)) continue;
-      await iptables(this.options.iptables, ["-D", ...ruleArguments(line)], "filter");
+    return listing.output
+      .split("\n")
+      .map((line) => parseFence(line, this.site.service))
+      .filter((fence) => fence !== undefined);
+  }
+
+  private async removeFences(which: (fence: Fence) => boolean): Promise<void> {
+    for (const fence of await this.fences()) {
+      if (which(fence)) await iptables(this.options.iptables, ["-D", ...fence.rule], "filter");
     }
   }
 
-  async forget(oldAddress: string, states: string[] = []): Promise<void> {
-    const [ip, port] = oldAddress.split(":");
-    if (!ip || !port) return;
-    const filter = ["-D", "-p", "tcp", "--reply-src", ip, "--reply-port-src", port];
-    // Finished flows linger in conntrack; a container that later gets the same address must not inherit them.
-    const runs = states.length > 0 ? states.map((state) => [...filter, "--state", state]) : [filter];
-    await Promise.all(
-      runs.map(
-        (args) =>
-          new Promise<void>((resolve) => {
-            execFile(this.options.conntrack, args, { timeout: 5000 }, () => resolve());
-          }),
-      ),
-    );
+  /** The stable address the service's chain is reached by, read from the parent chain's jump. */
+  private async stableAddress(): Promise<string | undefined> {
+    const listing = await iptables(this.options.iptables, ["-S", PARENT_CHAIN]);
+    for (const line of listing.output.split("\n")) {
+      if (!line.endsWith(`-j ${this.chain}`)) continue;
+      const ip = /-d (\S+?)(?:\/32)?\s/.exec(line)?.[1];
+      const port = /--dport (\d+)/.exec(line)?.[1];
+      if (ip && port) return `${ip}:${port}`;
+    }
+    return undefined;
   }
 
   private async restoreRule(previousListing: string): Promise<void> {

@@ -49,9 +49,7 @@ export class ReloadSwitch implements TrafficSwitch {
     return applyUpstream(this.site, content, log);
   }
 
-  async forget(): Promise<void> {}
-
   async retire(): Promise<void> {}
 
-  async clearFences(): Promise<void> {}
+  async tidyFences(): Promise<void> {}
 }

@@ -33,10 +33,8 @@ export interface TrafficSwitch {
   readonly mode: "reload" | "nat";
   current(): Promise<SwitchState | undefined>;
   switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }>;
-  /** Called once the old colour is drained: forget anything that still points at it. */
-  forget(oldAddress: string): Promise<void>;
-  /** Called once the old colour is removed: its address may be given to the next colour. */
+  /** Called once the old colour is stopped: forget what points at it and can no longer finish. */
   retire(oldAddress: string): Promise<void>;
-  /** Removes any fence a crashed deploy left; run by reconcile. */
-  clearFences(): Promise<void>;
+  /** Lifts fences that no longer turn anything away; run by reconcile. */
+  tidyFences(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { onJsonLines } from "./json-lines.js";
 import { startContainerNginx, startNginx, type PrivateNginx } from "./nginx.js";
 import { PARENT_CHAIN, isFenceOf, ruleArguments, serviceChain } from "../../agent/traffic/iptables.js";
 import { docker, run } from "./run.js";
+import { removeClosedFlowsRule } from "../../agent/traffic/closed-flows.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const AGENT_ENTRY = join(ROOT, "agent", "main.ts");
@@ -195,6 +196,7 @@ export async function removeNatChain(service: string): Promise<void> {
     if (!isFenceOf(line, service)) continue;
     await run("iptables", ["-w", "5", "-t", "filter", "-D", ...ruleArguments(line)]).catch(() => "");
   }
+  await removeClosedFlowsRule("nft", chain);
   await run("iptables", ["-w", "5", "-t", "nat", "-F", chain]).catch(() => "");
   await run("iptables", ["-w", "5", "-t", "nat", "-X", chain]).catch(() => "");
 }

@@ -48,6 +48,8 @@ services:
     nginx:
       upstream_file: ${dir}/no-such-dir/web.conf
       test: ["nginx", "-t", "-c", "${dir}/broken.conf"]
+    switch:
+      nft: ${dir}/no-such-nft
 `,
   );
   const { code, stdout } = await checkConfig(file);
@@ -60,13 +62,18 @@ services:
     [12, "services.web.health.timeout", /not a duration/],
     [15, "services.web.nginx.upstream_file", /is not a directory/],
     [16, "services.web.nginx.test", /nginx -t .*failed: .*unexpected end of file/],
+    [
+      18,
+      "services.web.switch.nft",
+      /no-such-nft --version` failed: .*NAT mode needs it \(Debian package nftables\)/,
+    ],
   ];
   for (const [line, path, message] of expect) {
     const found = lines.find((l) => l.startsWith(`${file}:${line}: ${path}: `));
     assert.ok(found, `missing ${path} at line ${line} in:\n${stdout}`);
     assert.match(found, message);
   }
-  assert.match(lines.at(-1) ?? "", /^6 problem\(s\)/);
+  assert.match(lines.at(-1) ?? "", /^7 problem\(s\)/);
 });
 
 test("a correct config passes check-config", async () => {

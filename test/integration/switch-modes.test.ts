@@ -3,6 +3,9 @@ import { after, describe, test } from "node:test";
 import { describeLoad, startLoad, type LoadStream } from "../helpers/load.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
+import { run } from "../helpers/run.js";
+import { stablePort } from "../../agent/config-schema.js";
+import { parseFlows } from "../../agent/traffic/conntrack.js";
 
 const stack = useStack();
 const sites: Site[] = [];
@@ -18,6 +21,11 @@ const PACED_AND_LONG: LoadStream[] = [
   { name: "5s requests", path: "/cgi-bin/slow?5", connections: 2, timeoutSeconds: 15 },
 ];
 
+async function flowStates(port: number): Promise<string[]> {
+  const listing = await run("conntrack", ["-L", "-p", "tcp", "--orig-port-dst", String(port)]);
+  return parseFlows(listing).map((flow) => flow.state);
+}
+
 async function tenDeploys(mode: "nat" | "reload") {
   const web = await Site.start({ registry: stack.registry.host, extra: { switch: { mode } } });
   sites.push(web);
@@ -28,7 +36,17 @@ async function tenDeploys(mode: "nat" | "reload") {
     const run = await web.deploy(images[i % 2] ?? "");
     assert.equal(run.result?.status, "succeeded", run.stdout + run.stderr);
   }
+  const flows = mode === "nat" ? await flowStates(stablePort(web.unit, undefined)) : [];
   const report = await load.stop();
+  if (mode === "nat") {
+    // Closed flows to the stable address are forgotten at once: none lingers bound to a colour.
+    assert.ok(flows.length > 0, "the load's flows to the stable address are tracked");
+    assert.deepEqual(
+      flows.filter((state) => state === "TIME_WAIT" || state === "CLOSE"),
+      [],
+      `flows: ${flows.join(" ")}`,
+    );
+  }
   assert.ok(
     report.streams.every((s) => s.requests > 0),
     describeLoad(report),

@@ -11,7 +11,8 @@ import { readUpstreamMarker, renderStableUpstream, renderUpstream } from "../../
 import { generationReplaced } from "../../agent/nginx/workers.js";
 import { restoreNginxFile, writeNginxFile } from "../../agent/nginx/write-file.js";
 import { ReleaseStore, type ReleaseRecord } from "../../agent/state/releases.js";
-import { fenceRule, parseDnatRule, serviceChain } from "../../agent/traffic/iptables.js";
+import { fenceRule, parseDnatRule, parseFence, serviceChain } from "../../agent/traffic/iptables.js";
+import { isStalled, parseFlows } from "../../agent/traffic/conntrack.js";
 
 test("the upstream names one server, never marked down, and carries a marker reconcile can read", () => {
   const text = renderUpstream({
@@ -181,12 +182,52 @@ test("the NAT rule is read back from iptables -S", () => {
 test("NAT mode's upstream lists the stable address more than once, so a fenced connect is retried on a new connection", () => {
   const text = renderStableUpstream("web", "greenlight_web", "172.17.0.1:17080");
   assert.equal(text.match(/server 172\.17\.0\.1:17080 max_fails=0;/g)?.length, 4);
-  assert.deepEqual(fenceRule("web", "172.17.0.3:8080").slice(0, 5), [
+});
+
+test("a fence turns away only the stable address's flows to the old colour, and is read back from iptables -S", () => {
+  const rule = fenceRule("web", "172.17.0.3:8080", "172.17.0.1:17080");
+  assert.deepEqual(rule.slice(0, 10), [
     "-p",
     "tcp",
     "-d",
     "172.17.0.3/32",
     "-m",
+    "conntrack",
+    "--ctorigdst",
+    "172.17.0.1",
+    "--ctorigdstport",
+    "17080",
   ]);
-  assert.ok(fenceRule("web", "172.17.0.3:8080").includes("greenlight-fence:web"));
+  // How iptables -S prints it.
+  const line =
+    '-A OUTPUT -d 172.17.0.3/32 -p tcp -m conntrack --ctorigdst 172.17.0.1 --ctorigdstport 17080 -m tcp --dport 8080 --tcp-flags FIN,SYN,RST,ACK SYN -m comment --comment "greenlight-fence:web" -j REJECT --reject-with tcp-reset';
+  const fence = parseFence(line, "web");
+  assert.equal(fence?.address, "172.17.0.3:8080");
+  assert.equal(fence?.stable, "172.17.0.1:17080");
+  assert.deepEqual(fence?.rule.slice(0, 3), ["OUTPUT", "-d", "172.17.0.3/32"]);
+  assert.ok(fence?.rule.includes("greenlight-fence:web"));
+  assert.equal(parseFence(line, "we"), undefined);
+  const older = parseFence(line.replace(/-m conntrack .* -m tcp/, "-m tcp"), "web");
+  assert.equal(older?.stable, undefined);
+});
+
+test("only flows that a reused source port would join are forgotten; TIME_WAIT and CLOSE are replaced by the kernel", () => {
+  const flows = parseFlows(
+    [
+      "tcp      6 117 TIME_WAIT src=172.17.0.1 dst=172.17.0.1 sport=34230 dport=17080 src=172.17.0.3 dst=172.17.0.1 sport=8080 dport=34230 [ASSURED] mark=0 use=1",
+      "tcp      6 431999 ESTABLISHED src=172.17.0.1 dst=172.17.0.1 sport=40000 dport=17080 src=172.17.0.3 dst=172.17.0.1 sport=8080 dport=1448 [ASSURED] mark=0 use=1",
+      "tcp      6 8 CLOSE src=172.17.0.1 dst=172.17.0.1 sport=40002 dport=17080 src=172.17.0.3 dst=172.17.0.1 sport=8080 dport=40002 mark=0 use=1",
+      "tcp      6 60 LAST_ACK src=172.17.0.1 dst=172.17.0.1 sport=40004 dport=17080 src=172.17.0.3 dst=172.17.0.1 sport=8080 dport=40004 mark=0 use=1",
+      "conntrack v1.4.7 (conntrack-tools): 4 flow entries have been shown.",
+    ].join("\n"),
+  );
+  assert.deepEqual(
+    flows.map((f) => [f.state, f.sourcePort, isStalled(f)]),
+    [
+      ["TIME_WAIT", "34230", false],
+      ["ESTABLISHED", "40000", true],
+      ["CLOSE", "40002", false],
+      ["LAST_ACK", "40004", true],
+    ],
+  );
 });
