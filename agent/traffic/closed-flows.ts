@@ -48,7 +48,13 @@ export async function forgetClosedFlows(
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   const [ip, port] = stable.split(":");
   if (!ip || !port) return { ok: false, reason: `bad stable address ${stable}` };
-  // `add` is idempotent for a table, a timeout object and a chain: this runs on every switch.
+  // Matched on conntrack's original destination: by this hook the DNAT rule has already rewritten the packet's.
+  const wanted = `meta l4proto tcp ct original ip daddr ${ip} ct original proto-dst ${port} ct timeout set "${POLICY}" comment "${tag}"`;
+  // Checked on every switch, one listing when all is in place: a firewall reload (`nft flush ruleset`) drops it.
+  const before = await nft(binary, ["-a", "list", "chain", "ip", TABLE, "output"]);
+  if (before.code === 0 && before.output.split("\n").some((line) => line.includes(wanted)))
+    return { ok: true };
+  // `add` is idempotent for a table, a timeout object and a chain.
   const setup = await nft(
     binary,
     ["-f", "-"],
@@ -60,22 +66,13 @@ export async function forgetClosedFlows(
     ].join("\n"),
   );
   if (setup.code !== 0) return { ok: false, reason: setup.output };
-  const listing = await nft(binary, ["-a", "list", "chain", "ip", TABLE, "output"]);
-  if (listing.code !== 0) return { ok: false, reason: listing.output };
-  // Matched on conntrack's original destination: by this hook the DNAT rule has already rewritten the packet's.
-  const wanted = `meta l4proto tcp ct original ip daddr ${ip} ct original proto-dst ${port} ct timeout set "${POLICY}" comment "${tag}"`;
-  for (const line of listing.output.split("\n")) {
-    if (!line.includes(`comment "${tag}"`)) continue;
-    if (line.includes(wanted)) return { ok: true };
-    // The service's stable address moved (another network): the old rule goes.
-    const handle = /# handle (\d+)/.exec(line)?.[1];
-    if (handle) await nft(binary, ["delete", "rule", "ip", TABLE, "output", "handle", handle]);
-  }
+  // The service's stable address moved (another network): its old rule goes.
+  await removeClosedFlowsRule(binary, tag);
   const added = await nft(binary, ["-f", "-"], `add rule ip ${TABLE} output ${wanted}\n`);
   return added.code === 0 ? { ok: true } : { ok: false, reason: added.output };
 }
 
-/** Removes the service's rule (tests and uninstall leave the host as they found it). */
+/** Removes the service's rule (tests leave the host as they found it). */
 export async function removeClosedFlowsRule(binary: string, tag: string): Promise<void> {
   const listing = await nft(binary, ["-a", "list", "chain", "ip", TABLE, "output"]);
   for (const line of listing.output.split("\n")) {

@@ -34,8 +34,6 @@ export interface NatOptions {
 export class NatSwitch implements TrafficSwitch {
   readonly mode = "nat";
   private readonly chain: string;
-  /** The stable address whose closed flows conntrack is already told to forget at once. */
-  private closedFlowsFor: string | undefined;
 
   constructor(
     private readonly site: UpstreamSite,
@@ -58,13 +56,11 @@ export class NatSwitch implements TrafficSwitch {
     // A fence on the target (a switch back, or a new colour given a fenced address) would refuse its connections.
     await this.removeFences((fence) => fence.address === target.address);
     const listing = await this.ensureChains(stable);
-    if (this.closedFlowsFor !== stable) {
-      const closed = await forgetClosedFlows(this.options.nft, stable, this.chain);
-      if (closed.ok) this.closedFlowsFor = stable;
-      else
-        log.warn(
-          `could not make conntrack forget closed flows to ${stable} at once (${closed.reason}); install nftables: without it a connection that reuses a source port can, rarely, lose its answer while the old colour stops`,
-        );
+    const closed = await forgetClosedFlows(this.options.nft, stable, this.chain);
+    if (!closed.ok) {
+      log.warn(
+        `could not make conntrack forget closed flows to ${stable} at once (${closed.reason}); install nftables: without it a connection that reuses a source port can, rarely, lose its answer while the old colour stops`,
+      );
     }
     const rule = [
       "-p",
@@ -197,12 +193,24 @@ export class NatSwitch implements TrafficSwitch {
     const [gateway, port] = stable.split(":") as [string, string];
     const table = await iptablesOrThrow(bin, ["-S"]);
     const lines = new Set(table.split("\n"));
+    const jump = ["-d", `${gateway}/32`, "-p", "tcp", "-m", "tcp", "--dport", port, "-j", this.chain];
+    const taken = [...lines]
+      .map((line) => new RegExp(`^-A ${PARENT_CHAIN} ${jump.slice(0, -1).join(" ")} (\\S+)$`).exec(line)?.[1])
+      .find((chain) => chain !== undefined && chain !== this.chain);
+    if (taken) {
+      // Two services on one stable address would steal each other's traffic: refuse before anything moves.
+      const owner = parseDnatRule([...lines].filter((line) => line.startsWith(`-A ${taken} `)).join("\n"));
+      const name = /^greenlight:([^:]+):/.exec(owner?.comment ?? "")?.[1] ?? `the one of chain ${taken}`;
+      throw new GreenlightError(
+        "SWITCH_FAILED",
+        `stable address ${stable} is already taken on this host by service ${name}; give ${this.site.service} its own switch.port`,
+      );
+    }
     for (const chain of [PARENT_CHAIN, this.chain]) {
       if (!lines.has(`-N ${chain}`)) await iptablesOrThrow(bin, ["-N", chain]);
     }
     if (!lines.has(`-A OUTPUT -j ${PARENT_CHAIN}`))
       await iptablesOrThrow(bin, ["-I", "OUTPUT", "1", "-j", PARENT_CHAIN]);
-    const jump = ["-d", `${gateway}/32`, "-p", "tcp", "-m", "tcp", "--dport", port, "-j", this.chain];
     if (!lines.has(`-A ${PARENT_CHAIN} ${jump.join(" ")}`))
       await iptablesOrThrow(bin, ["-A", PARENT_CHAIN, ...jump]);
     return [...lines].filter((line) => line.startsWith(`-A ${this.chain} `)).join("\n");

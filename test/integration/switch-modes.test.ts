@@ -3,9 +3,11 @@ import { after, describe, test } from "node:test";
 import { describeLoad, startLoad, type LoadStream } from "../helpers/load.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
-import { run } from "../helpers/run.js";
+import { docker, run } from "../helpers/run.js";
 import { stablePort } from "../../agent/config-schema.js";
 import { parseFlows } from "../../agent/traffic/conntrack.js";
+import { removeClosedFlowsRule } from "../../agent/traffic/closed-flows.js";
+import { serviceChain } from "../../agent/traffic/iptables.js";
 
 const stack = useStack();
 const sites: Site[] = [];
@@ -31,6 +33,8 @@ async function tenDeploys(mode: "nat" | "reload") {
   sites.push(web);
   const images = [await stack.image({ version: "v1" }), await stack.image({ version: "v2" })];
   await web.deploy(images[0] ?? "");
+  // As a firewall reload (`nft flush ruleset`) would: the next switch must set the closed-flow policy again.
+  if (mode === "nat") await removeClosedFlowsRule("nft", serviceChain(web.unit));
   const load = await startLoad(web.nginx.url, PACED_AND_LONG);
   for (let i = 1; i <= 10; i += 1) {
     const run = await web.deploy(images[i % 2] ?? "");
@@ -77,4 +81,32 @@ describe("switch modes under paced keep-alive and long requests, 10 consecutive 
       "in-flight long requests are never cut, in either mode",
     );
   });
+});
+
+test("two services on one host cannot share a stable address: the second is refused and the first keeps serving", async () => {
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const first = await Site.start({ registry: stack.registry.host, extra: { switch: { mode: "nat", port } } });
+  const second = await Site.start({
+    registry: stack.registry.host,
+    extra: { switch: { mode: "nat", port } },
+  });
+  sites.push(first, second);
+  const v1 = await stack.image({ version: "v1" });
+  assert.equal((await first.deploy(v1)).result?.status, "succeeded");
+  const refused = await second.deploy(v1);
+  assert.equal(refused.result?.status, "failed", refused.stdout + refused.stderr);
+  assert.equal(refused.result?.error?.code, "SWITCH_FAILED");
+  assert.match(
+    refused.result?.error?.message ?? "",
+    new RegExp(
+      `already taken on this host by service ${first.unit}; give ${second.unit} its own switch\\.port`,
+    ),
+  );
+  assert.deepEqual(
+    await docker("ps", "-aq", "--filter", `name=^${second.unit}-`).then((out) => out.trim()),
+    "",
+  );
+  const answer = await fetch(`${first.nginx.url}/cgi-bin/v`);
+  assert.equal(answer.status, 200);
+  assert.match(await answer.text(), /v1/);
 });
