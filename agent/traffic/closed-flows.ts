@@ -34,9 +34,9 @@ function nft(binary: string, args: string[], script?: string): Promise<NftResult
  * Why: a finished flow that lingers keeps its translation to the colour that served it. A new connection that
  * reuses its source port replaces it, and Docker, when it stops the old colour, deletes every flow of that
  * colour's address by listing them and then deleting each by its original tuple; a replacement created in
- * between has the same tuple (and the same conntrack id, which hashes only the original tuple), so Docker
- * deletes the new connection's translation, and its answer never reaches nginx (a read timeout, 60 s later).
- * With nothing left after close there is nothing to replace, and nothing of the old colour for Docker to race.
+ * between has the same tuple (and can have the same conntrack id: a hash of the object's address, which the
+ * slab hands straight back, and of the original tuple), so Docker deletes the new connection's translation,
+ * and its answer never reaches nginx (a read timeout, 60 s later). With nothing left after close there is nothing to replace, and nothing of the old colour for Docker to race.
  *
  * Returns false, with nft's words, when the policy cannot be set (nft missing, no permission, a kernel
  * without conntrack timeout policies): NAT mode still works, with that rare failure left open.
