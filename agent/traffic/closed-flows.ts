@@ -36,7 +36,8 @@ function nft(binary: string, args: string[], script?: string): Promise<NftResult
  * colour's address by listing them and then deleting each by its original tuple; a replacement created in
  * between has the same tuple (and can have the same conntrack id: a hash of the object's address, which the
  * slab hands straight back, and of the original tuple), so Docker deletes the new connection's translation,
- * and its answer never reaches nginx (a read timeout, 60 s later). With nothing left after close there is nothing to replace, and nothing of the old colour for Docker to race.
+ * and its answer never reaches nginx (a read timeout, 60 s later). With nothing left after close there is
+ * nothing to replace, and nothing of the old colour for Docker to race.
  *
  * Returns false, with nft's words, when the policy cannot be set (nft missing, no permission, a kernel
  * without conntrack timeout policies): NAT mode still works, with that rare failure left open.
