@@ -108,16 +108,16 @@ export interface Fence {
 /** Reads a fence from one `iptables -S OUTPUT` line of `service`, or undefined for any other line. */
 export function parseFence(line: string, service: string): Fence | undefined {
   if (!isFenceOf(line, service)) return undefined;
-  const ip = /-d (\S+?)(?:\/32)?\s/.exec(line)?.[1];
-  const port = /--dport (\d+)/.exec(line)?.[1];
-  if (!ip || !port) return undefined;
-  const stableIp = /--ctorigdst (\S+?)(?:\/32)?\s/.exec(line)?.[1];
-  const stablePort = /--ctorigdstport (\d+)/.exec(line)?.[1];
-  return {
-    address: `${ip}:${port}`,
-    stable: stableIp && stablePort ? `${stableIp}:${stablePort}` : undefined,
-    rule: ruleArguments(line),
-  };
+  const address = addressIn(line, "-d", "--dport");
+  if (!address) return undefined;
+  return { address, stable: addressIn(line, "--ctorigdst", "--ctorigdstport"), rule: ruleArguments(line) };
+}
+
+/** `ip:port` from an `iptables -S` line's address and port options, e.g. `-d 172.17.0.1/32 … --dport 17080`. */
+export function addressIn(line: string, addressOption: string, portOption: string): string | undefined {
+  const ip = new RegExp(`${addressOption} (\\S+?)(?:/32)?\\s`).exec(line)?.[1];
+  const port = new RegExp(`${portOption} (\\d+)`).exec(line)?.[1];
+  return ip && port ? `${ip}:${port}` : undefined;
 }
 
 /** True for a fence line of `service` in `iptables -S` output (which quotes the comment). */

@@ -4,6 +4,7 @@ import { forgetClosedFlows } from "./closed-flows.js";
 import { deleteFlow, flowsTo, isStalled } from "./conntrack.js";
 import {
   PARENT_CHAIN,
+  addressIn,
   fenceRule,
   iptables,
   iptablesOrThrow,
@@ -116,8 +117,9 @@ export class NatSwitch implements TrafficSwitch {
 
   /**
    * Once the old colour is stopped: forgets its flows that a reused source port would join (nothing can finish
-   * them now), and lifts every fence that no tracked flow needs any more. The old colour's own fence usually
-   * stays: its finished flows linger in conntrack (TIME_WAIT, 120 s by default), and a later deploy lifts it.
+   * them now), and lifts every fence that no tracked flow needs any more. With the closed-flow policy nothing
+   * of the old colour lingers, so its fence goes here too; without it, finished flows (TIME_WAIT, 120 s) keep
+   * the fence until a later deploy.
    */
   async retire(oldAddress: string): Promise<void> {
     const fenced = (await this.fences()).find((fence) => fence.address === oldAddress);
@@ -165,13 +167,8 @@ export class NatSwitch implements TrafficSwitch {
   /** The stable address the service's chain is reached by, read from the parent chain's jump. */
   private async stableAddress(): Promise<string | undefined> {
     const listing = await iptables(this.options.iptables, ["-S", PARENT_CHAIN]);
-    for (const line of listing.output.split("\n")) {
-      if (!line.endsWith(`-j ${this.chain}`)) continue;
-      const ip = /-d (\S+?)(?:\/32)?\s/.exec(line)?.[1];
-      const port = /--dport (\d+)/.exec(line)?.[1];
-      if (ip && port) return `${ip}:${port}`;
-    }
-    return undefined;
+    const jump = listing.output.split("\n").find((line) => line.endsWith(`-j ${this.chain}`));
+    return jump ? addressIn(jump, "-d", "--dport") : undefined;
   }
 
   private async restoreRule(previousListing: string): Promise<void> {
