@@ -79,6 +79,18 @@ export interface RunningLoad {
   stop(): Promise<LoadReport>;
 }
 
+/** wrk processes of loads not stopped yet: a test that fails before `stop()` must not leave them running. */
+const unstopped = new Set<ChildProcess>();
+
+/**
+ * Kills the wrk processes of every load its test did not stop (it failed first); they would keep the test
+ * file's process, and so the whole run, alive.
+ */
+export function killLeftoverLoads(): void {
+  for (const child of unstopped) child.kill("SIGKILL");
+  unstopped.clear();
+}
+
 /** Starts every stream against `baseUrl` with wrk (Debian's package) and runs until `stop()`. */
 export async function startLoad(
   baseUrl: string,
@@ -113,12 +125,16 @@ export async function startLoad(
       child.on("close", () => resolve(text));
     });
     running.push({ name: stream.name, child, output });
+    unstopped.add(child);
   }
   // Let every connection get going before the caller starts changing things.
   await new Promise((resolve) => setTimeout(resolve, 300));
   return {
     stop: async () => {
-      for (const r of running) r.child.kill("SIGINT");
+      for (const r of running) {
+        unstopped.delete(r.child);
+        r.child.kill("SIGINT");
+      }
       const streamReports = await Promise.all(running.map(async (r) => parse(r.name, await r.output)));
       return {
         requests: streamReports.reduce((sum, s) => sum + s.requests, 0),

@@ -50,6 +50,12 @@ export class Site {
     readonly config: Record<string, unknown>,
   ) {}
 
+  /** The NAT stable port the site's service was given. */
+  get stablePort(): number {
+    const services = this.config.services as Record<string, { switch?: { port?: number } }>;
+    return services[this.service]?.switch?.port ?? 0;
+  }
+
   static async start(options: SiteOptions): Promise<Site> {
     const dir = await mkdtemp(join(tmpdir(), "greenlight-site-"));
     const unit = `t${randomBytes(3).toString("hex")}`;
@@ -71,6 +77,9 @@ export class Site {
           nginx: nginx.agentConfig,
           ...(unit !== service ? { container_name: unit } : {}),
           ...options.extra,
+          // Sites live side by side on one host: each gets a stable port no other holds (the derived one, a hash
+          // of the name into 1,000 ports, collides now and then), unless the test sets its own.
+          switch: { port: await freeStablePort(), ...(options.extra?.switch as Record<string, unknown>) },
         },
       },
     };
@@ -179,6 +188,15 @@ export class Site {
 
 export async function listDeployLogs(site: Site): Promise<string[]> {
   return readdir(join(site.dir, "state", "deploys")).catch(() => []);
+}
+
+/** A NAT stable port that no chain on this host uses yet. */
+async function freeStablePort(): Promise<number> {
+  const listing = await run("iptables", ["-w", "5", "-t", "nat", "-S", PARENT_CHAIN]).catch(() => "");
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    if (!listing.includes(`--dport ${port} `)) return port;
+  }
 }
 
 /** Removes a service's NAT chain and the jump to it, so test runs leave the host's nat table as they found it. */

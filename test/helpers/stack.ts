@@ -1,6 +1,7 @@
 import { after, before } from "node:test";
 import { buildTestApp, type TestAppOptions } from "../fixtures/test-app.js";
 import { startRegistry, type Registry } from "./registry.js";
+import { killLeftoverLoads } from "./load.js";
 import { docker } from "./run.js";
 
 export interface Stack {
@@ -38,6 +39,7 @@ export function useStack(): Stack {
   stack.ready.catch(() => undefined);
   before(() => stack.ready);
   after(async () => {
+    killLeftoverLoads();
     await stack.registry?.stop();
   });
   return stack;

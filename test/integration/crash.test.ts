@@ -28,7 +28,10 @@ describe("agent killed (SIGKILL) mid-deploy, then restarted", () => {
         }
       });
       const killed = await run.done;
-      assert.ok(killedAt, `the deploy reached ${step}`);
+      assert.ok(
+        killedAt,
+        `the deploy reached ${step}: ${killed.stdout.slice(-2000)}${killed.stderr.slice(-2000)}`,
+      );
       assert.equal(killed.result, undefined, "the killed agent printed no result");
       assert.match(await web.servedVersion(), /^v(1|2-slow)$/, "still served right after the kill");
 

@@ -4,7 +4,6 @@ import { describeLoad, startLoad, type LoadStream } from "../helpers/load.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 import { docker, run } from "../helpers/run.js";
-import { stablePort } from "../../agent/config-schema.js";
 import { parseFlows } from "../../agent/traffic/conntrack.js";
 import { removeClosedFlowsRule } from "../../agent/traffic/closed-flows.js";
 import { serviceChain } from "../../agent/traffic/iptables.js";
@@ -40,7 +39,7 @@ async function tenDeploys(mode: "nat" | "reload") {
     const run = await web.deploy(images[i % 2] ?? "");
     assert.equal(run.result?.status, "succeeded", run.stdout + run.stderr);
   }
-  const flows = mode === "nat" ? await flowStates(stablePort(web.unit, undefined)) : [];
+  const flows = mode === "nat" ? await flowStates(web.stablePort) : [];
   const report = await load.stop();
   if (mode === "nat") {
     // Closed flows to the stable address are forgotten at once: none lingers bound to a colour.
