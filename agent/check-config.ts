@@ -66,7 +66,7 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
   }
 
   const nginxTests = new Map<string, (string | number)[]>();
-  const natTools = new Map<string, (string | number)[]>();
+  const natTools = new Map<string, { tool: keyof typeof NAT_TOOLS; path: (string | number)[] }>();
   for (const [name, value] of Object.entries(object(raw.services))) {
     const service = object(value);
     const envFile = text(service.env_file);
@@ -93,12 +93,11 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
     if (switching.mode === "nat" || (switching.mode === undefined && !nginx.container)) {
       for (const tool of Object.keys(NAT_TOOLS) as (keyof typeof NAT_TOOLS)[]) {
         const binary = text(switching[tool]) ?? tool;
-        if (!natTools.has(binary)) natTools.set(binary, ["services", name, "switch", tool]);
+        if (!natTools.has(binary)) natTools.set(binary, { tool, path: ["services", name, "switch", tool] });
       }
     }
   }
-  for (const [binary, path] of natTools) {
-    const tool = path.at(-1) as keyof typeof NAT_TOOLS;
+  for (const [binary, { tool, path }] of natTools) {
     const failure = await runTest([binary, NAT_TOOLS[tool].version]);
     if (failure) add(path, `${failure}; NAT mode needs it (Debian package ${NAT_TOOLS[tool].package})`);
   }

@@ -55,7 +55,7 @@ export class NatSwitch implements TrafficSwitch {
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
     const stable = `${target.gateway}:${this.options.port}`;
     // A fence on the target (a switch back, or a new colour given a fenced address) would refuse its connections.
-    await this.removeFences((fence) => fence.address === target.address);
+    await this.removeFences((await this.fences()).filter((fence) => fence.address === target.address));
     const listing = await this.ensureChains(stable);
     const closed = await forgetClosedFlows(this.options.nft, stable, this.chain);
     if (!closed.ok) {
@@ -122,15 +122,16 @@ export class NatSwitch implements TrafficSwitch {
    * the fence until a later deploy.
    */
   async retire(oldAddress: string): Promise<void> {
-    const fenced = (await this.fences()).find((fence) => fence.address === oldAddress);
-    const stable = fenced?.stable ?? (await this.stableAddress());
+    const fences = await this.fences();
+    const stable =
+      fences.find((fence) => fence.address === oldAddress)?.stable ?? (await this.stableAddress());
     if (stable) {
       const flows = await flowsTo(this.options.conntrack, stable, oldAddress);
       await Promise.all(
         (flows ?? []).filter(isStalled).map((flow) => deleteFlow(this.options.conntrack, stable, flow)),
       );
     }
-    await this.tidyFences();
+    await this.tidyFences(fences);
   }
 
   /**
@@ -138,16 +139,15 @@ export class NatSwitch implements TrafficSwitch {
    * form that would also refuse connections made straight to the address. A fence on a live colour cannot
    * happen (a switch lifts the target's first); one whose flows cannot be listed stays, harmlessly.
    */
-  async tidyFences(): Promise<void> {
-    const checks = await Promise.all(
-      (await this.fences()).map(async (fence) => {
-        if (!fence.stable) return fence;
-        const flows = await flowsTo(this.options.conntrack, fence.stable, fence.address);
-        return flows?.length === 0 ? fence : undefined;
+  async tidyFences(listed?: Fence[]): Promise<void> {
+    const fences = listed ?? (await this.fences());
+    const idle = await Promise.all(
+      fences.map(async (fence) => {
+        if (!fence.stable) return true;
+        return (await flowsTo(this.options.conntrack, fence.stable, fence.address))?.length === 0;
       }),
     );
-    const idle = new Set(checks.filter((fence) => fence !== undefined).map((fence) => fence.address));
-    await this.removeFences((fence) => idle.has(fence.address));
+    await this.removeFences(fences.filter((_, index) => idle[index]));
   }
 
   private async fences(): Promise<Fence[]> {
@@ -158,10 +158,8 @@ export class NatSwitch implements TrafficSwitch {
       .filter((fence) => fence !== undefined);
   }
 
-  private async removeFences(which: (fence: Fence) => boolean): Promise<void> {
-    for (const fence of await this.fences()) {
-      if (which(fence)) await iptables(this.options.iptables, ["-D", ...fence.rule], "filter");
-    }
+  private async removeFences(fences: Fence[]): Promise<void> {
+    for (const fence of fences) await iptables(this.options.iptables, ["-D", ...fence.rule], "filter");
   }
 
   /** The stable address the service's chain is reached by, read from the parent chain's jump. */
