@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "../shared/duration.js";
-import { SERVICE_NAME, parseImageReference } from "../shared/names.js";
+import { AGENT_ID, SERVICE_NAME, parseImageReference } from "../shared/names.js";
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -233,7 +233,7 @@ const Tls = z.object({ cert: z.string(), key: z.string() }).strict();
 
 export const AgentConfigSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, . _ -"),
+    id: z.string().regex(AGENT_ID, "letters, digits, . _ - (at most 64)"),
     listen: z.string().default("127.0.0.1:7350"),
     state_dir: z.string().startsWith("/", "must be an absolute path"),
     docker: z
@@ -251,6 +251,14 @@ export const AgentConfigSchema = z
       .strict()
       .default({ listen: "127.0.0.1:7351", enabled: true }),
     log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Each deploy's event log (state_dir/deploys/<service>/<id>.jsonl), kept for attach and audits. */
+    deploy_logs: z
+      .object({
+        keep: z.number().int().min(1).max(10_000).default(100),
+        max_age: duration.default(30 * 86_400_000),
+      })
+      .strict()
+      .default({ keep: 100, max_age: 30 * 86_400_000 }),
     trust: z
       .object({ keys: z.array(TrustedKey).default([]), oidc: z.array(OidcTrust).default([]) })
       .strict()

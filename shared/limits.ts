@@ -24,3 +24,16 @@ export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Token type, so no other JWT signed by the same key can be replayed as a greenlight request. */
 export const REQUEST_TYPE = "greenlight-request+jwt";
 export const SIGNING_ALGORITHM = "Ed25519";
+
+/** A deploy event's message is cut to this many characters (the schema's limit). */
+export const MAX_EVENT_MESSAGE_CHARS = 8192;
+/** A container's output line longer than this many bytes is cut, with a marker saying how much was cut. */
+export const MAX_CONTAINER_LINE_BYTES = 4096;
+/** Container lines relayed per deploy: a burst of this many at once, refilled at the rate below. */
+export const CONTAINER_LINES_BURST = 2_000;
+/** Sustained container lines per second; beyond it lines are counted, not kept, and a summary says how many. */
+export const CONTAINER_LINES_PER_SECOND = 200;
+/** At most this many container lines are kept for one deploy (in memory, on disk and on the wire). */
+export const MAX_CONTAINER_LINES_PER_DEPLOY = 10_000;
+/** At most this many bytes of container output are kept for one deploy. */
+export const MAX_CONTAINER_BYTES_PER_DEPLOY = 2 * 1024 * 1024;

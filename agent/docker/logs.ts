@@ -1,34 +1,21 @@
 import type Docker from "dockerode";
 import { PassThrough, type Readable } from "node:stream";
-import { demultiplex } from "../stream-frames.js";
+import { MAX_CONTAINER_LINE_BYTES } from "../../shared/limits.js";
+import { frames } from "../stream-frames.js";
 import { dockerStatus, modemOf } from "./client.js";
+import { LineSplitter } from "./line-splitter.js";
 
-function splitLines(stream: Readable, onLine: (line: string) => void): void {
-  let pending = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    pending += chunk;
-    let index: number;
-    while ((index = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, index).replace(/\r$/, ""));
-      pending = pending.slice(index + 1);
-    }
-    if (pending.length > 4096) {
-      onLine(pending);
-      pending = "";
-    }
-  });
-  stream.on("end", () => {
-    if (pending) onLine(pending);
-  });
+/** A container's line as read: at most MAX_CONTAINER_LINE_BYTES of it, and how many bytes more it had. */
+export type ContainerLine = (line: Buffer, cutBytes: number, stream: "stdout" | "stderr") => void;
+
+function splitInto(stream: Readable, onLine: (line: Buffer, cutBytes: number) => void): void {
+  const splitter = new LineSplitter(MAX_CONTAINER_LINE_BYTES, onLine);
+  stream.on("data", (chunk: Buffer) => splitter.push(chunk));
+  stream.on("end", () => splitter.end());
 }
 
-/** Follows a container's stdout and stderr line by line until `stop()`. */
-export async function followLogs(
-  docker: Docker,
-  id: string,
-  onLine: (line: string, stream: "stdout" | "stderr") => void,
-): Promise<() => void> {
+/** Follows a container's stdout and stderr line by line until `stop()`; memory held is bounded per stream. */
+export async function followLogs(docker: Docker, id: string, onLine: ContainerLine): Promise<() => void> {
   const raw = (await docker.getContainer(id).logs({
     follow: true,
     stdout: true,
@@ -37,8 +24,8 @@ export async function followLogs(
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   modemOf(docker).demuxStream(raw, stdout, stderr);
-  splitLines(stdout, (line) => onLine(line, "stdout"));
-  splitLines(stderr, (line) => onLine(line, "stderr"));
+  splitInto(stdout, (line, cut) => onLine(line, cut, "stdout"));
+  splitInto(stderr, (line, cut) => onLine(line, cut, "stderr"));
   raw.on("end", () => {
     stdout.end();
     stderr.end();
@@ -47,17 +34,27 @@ export async function followLogs(
   return () => raw.destroy();
 }
 
-/** The last `lines` lines a container printed, for a failure report; empty when the container is gone. */
-export async function tailLogs(docker: Docker, idOrName: string, lines: number): Promise<string[]> {
+/** The last `lines` lines a container printed, for a failure report; none when the container is gone. */
+export async function tailLogs(
+  docker: Docker,
+  idOrName: string,
+  lines: number,
+  onLine: ContainerLine,
+): Promise<void> {
+  let raw: Buffer;
   try {
-    const raw = (await docker
+    raw = (await docker
       .getContainer(idOrName)
       .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    return demultiplex(raw)
-      .split("\n")
-      .filter((line) => line.length > 0);
   } catch (error) {
-    if (dockerStatus(error) === 404) return [];
+    if (dockerStatus(error) === 404) return;
     throw error;
   }
+  const splitters = {
+    stdout: new LineSplitter(MAX_CONTAINER_LINE_BYTES, (line, cut) => onLine(line, cut, "stdout")),
+    stderr: new LineSplitter(MAX_CONTAINER_LINE_BYTES, (line, cut) => onLine(line, cut, "stderr")),
+  };
+  for (const frame of frames(raw)) splitters[frame.stream].push(frame.payload);
+  splitters.stdout.end();
+  splitters.stderr.end();
 }

@@ -29,6 +29,7 @@ import { acquireServiceLock } from "./lock.js";
 import { reconcileService } from "./reconcile.js";
 import { serviceEnv, type ServiceContext } from "./service.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
+import { ContainerOutput } from "./container-output.js";
 
 export interface ReleaseRequest {
   deployId: string;
@@ -109,6 +110,10 @@ export async function runRelease(
   let switched = false;
   let streamedContainerLines = false;
   let stopLogs: (() => void) | undefined;
+  const output = new ContainerOutput({
+    line: (text, stream) => log.container(text, stream),
+    note: (message) => log.info(message),
+  });
   let failedStep: Step = "queue";
   try {
     // The pull touches neither the switch nor the state, so it runs while the agent reconciles: on a cached
@@ -191,9 +196,9 @@ export async function runRelease(
 
     failedStep = "health";
     // Followed until the deploy ends: lines printed while it starts, on failure, and around the switch all show.
-    stopLogs = await followLogs(docker, fresh.id, (line, stream) => {
+    stopLogs = await followLogs(docker, fresh.id, (line, cut, stream) => {
       streamedContainerLines = true;
-      log.container(line, stream);
+      output.line(line, cut, stream);
     });
     const freshId = fresh.id;
     const freshPid = fresh.pid;
@@ -278,6 +283,7 @@ export async function runRelease(
     // The new release's own traffic logs are not the deploy's business once it serves.
     stopLogs?.();
     stopLogs = undefined;
+    output.close();
 
     failedStep = "drain";
     if (previous) {
@@ -334,8 +340,9 @@ export async function runRelease(
       const name = containerName(ctx.unit, release.colour);
       if (!streamedContainerLines) {
         // It died before its log was followed (a crash on start): show its last words anyway.
-        const lines = await tailLogs(docker, name, 30).catch(() => []);
-        for (const line of lines) log.container(line, "stdout");
+        await tailLogs(docker, name, 30, (line, cut, stream) => output.line(line, cut, stream)).catch(
+          () => undefined,
+        );
       }
       const removed = await removeContainer(docker, name, 1000).catch((e: unknown) => {
         log.warn(`could not remove the failed container: ${asGreenlightError(e).message}`);
@@ -368,6 +375,7 @@ export async function runRelease(
     };
   } finally {
     stopLogs?.();
+    output.close();
     await lock.release();
   }
 }

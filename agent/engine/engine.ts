@@ -161,7 +161,10 @@ export class Engine {
     intro?: string,
   ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
     const deployId = options.deployId ?? newDeployId();
-    const log = await DeployLog.open(this.config.state_dir, ctx.name, deployId);
+    const log = await DeployLog.open(this.config.state_dir, ctx.name, deployId, {
+      keep: this.config.deploy_logs.keep,
+      maxAgeMs: this.config.deploy_logs.max_age,
+    });
     this.active.set(deployId, { service: ctx.name, log });
     if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
     const info: DeployInfo = { deployId, service: ctx.name, kind, image: image(), by: options.by ?? {} };
@@ -186,9 +189,9 @@ export class Engine {
       })
       .then(async (result) => {
         await log.finish(result);
+        // Once on disk, a finished deploy is read back from there: memory holds only running deploys.
+        this.active.delete(deployId);
         this.notify((o) => o.finished?.(info, result));
-        // Kept a while for clients that re-attach; the disk copy serves later ones.
-        setTimeout(() => this.active.delete(deployId), 10 * 60_000).unref();
         return result;
       });
     return { log, done };

@@ -1,7 +1,8 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { DeployEvent, DeployResult } from "../../shared/events.js";
+import { MAX_EVENT_MESSAGE_CHARS } from "../../shared/limits.js";
 
 export type EventInput = Omit<DeployEvent, "seq" | "time">;
 export type LogEntry = { type: "event"; event: DeployEvent } | { type: "result"; result: DeployResult };
@@ -29,18 +30,38 @@ export class DeployLog {
     this.file.on("error", () => undefined);
   }
 
-  static async open(stateDir: string, service: string, deployId: string): Promise<DeployLog> {
+  /** Opens a new deploy's log, first pruning the service's older logs to `retention`. */
+  static async open(
+    stateDir: string,
+    service: string,
+    deployId: string,
+    retention: LogRetention,
+  ): Promise<DeployLog> {
     const dir = join(stateDir, "deploys", service);
     await mkdir(dir, { recursive: true, mode: 0o750 });
+    await pruneDeployLogs(dir, retention, Date.now()).catch(() => undefined);
     return new DeployLog(deployId, join(dir, `${deployId}.jsonl`));
   }
 
+  /** Never throws: an event that does not fit the schema is kept as an agent error that says so. */
   append(input: EventInput): DeployEvent {
-    const event = DeployEvent.parse({
-      ...input,
-      seq: this.events.length + 1,
-      time: new Date().toISOString(),
-    });
+    const seq = this.events.length + 1;
+    const time = new Date().toISOString();
+    const message =
+      input.message.length > MAX_EVENT_MESSAGE_CHARS
+        ? `${input.message.slice(0, MAX_EVENT_MESSAGE_CHARS - 20)} … [message cut]`
+        : input.message;
+    const parsed = DeployEvent.safeParse({ ...input, message, seq, time });
+    const event: DeployEvent = parsed.success
+      ? parsed.data
+      : {
+          seq,
+          time,
+          step: input.step,
+          level: "error",
+          source: "agent",
+          message: `an event of step ${input.step} could not be recorded: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+        };
     this.events.push(event);
     this.emit({ type: "event", event });
     return event;
@@ -62,6 +83,25 @@ export class DeployLog {
     this.file.write(`${JSON.stringify(entry)}\n`);
     for (const listener of this.listeners) listener(entry);
   }
+}
+
+export interface LogRetention {
+  /** Logs kept per service, newest first; the new deploy's own is one more. */
+  keep: number;
+  /** Logs older than this are removed. */
+  maxAgeMs: number;
+}
+
+/** Removes a service's deploy logs beyond the newest `keep` and any older than `maxAgeMs`. */
+export async function pruneDeployLogs(dir: string, retention: LogRetention, now: number): Promise<number> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith(".jsonl"));
+  const logs = await Promise.all(
+    names.map(async (name) => ({ name, mtime: (await stat(join(dir, name))).mtimeMs })),
+  );
+  logs.sort((a, b) => b.mtime - a.mtime);
+  const doomed = logs.filter((log, index) => index >= retention.keep || now - log.mtime > retention.maxAgeMs);
+  await Promise.all(doomed.map((log) => unlink(join(dir, log.name)).catch(() => undefined)));
+  return doomed.length;
 }
 
 /** Reads a finished (or interrupted) deploy's log back from disk. */

@@ -8,6 +8,8 @@ import { ROOT, type Site } from "./site.js";
 
 export interface RunningAgent {
   url: string;
+  /** `<agent id>=<url>`: how a client names the agent it expects to reach. */
+  target: string;
   port: number;
   /** Base URL of /healthz and /metrics. */
   httpUrl: string;
@@ -66,8 +68,10 @@ export async function startDaemon(
     child.on("exit", (code) => reject(new Error(`agent exited (${code}) before listening:\n${output}`)));
   });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  const url = `${"tls" in extra ? "wss" : "ws"}://127.0.0.1:${port}`;
   return {
-    url: `${"tls" in extra ? "wss" : "ws"}://127.0.0.1:${port}`,
+    url,
+    target: `${String((config as Record<string, unknown>).id)}=${url}`,
     port,
     httpUrl,
     child,
