@@ -9,6 +9,8 @@ import { gitlabRenderer } from "./gitlab-render.js";
 import { writeKeyPair } from "./keygen.js";
 import { formatStatus, jsonRenderer, plainRenderer } from "./render.js";
 import { readSettings } from "./settings.js";
+import { lineWriter } from "./log-writer.js";
+import { jsonLine, neutralize } from "../shared/neutralize.js";
 
 const HELP = `greenlight — zero-downtime Docker deploys from CI, through a greenlight agent
 
@@ -20,8 +22,10 @@ Usage:
   greenlight keygen   --out PATH          writes PATH (private, 0600) and PATH.pub
 
 Options:
-  --agent URL        agent WebSocket URL (env GREENLIGHT_AGENT); ws:// only to loopback unless --insecure
-  --agent-id ID      the agent id to expect (env GREENLIGHT_AGENT_ID); default: the id the agent announces
+  --agent [ID=]URL   agent WebSocket URL (env GREENLIGHT_AGENT); ws:// only to loopback unless --insecure.
+                     Requests are signed only for agent ID; without ID=, the URL's host name is expected
+                     (wss://web-1.example.com:7350 must be the agent with id web-1.example.com)
+  --agent-id ID      the agent id to expect at the one --agent URL (env GREENLIGHT_AGENT_ID)
   --key FILE         Ed25519 private key (env GREENLIGHT_KEY with the PEM itself, or GREENLIGHT_KEY_FILE)
   --auth oidc        keyless: send the CI's ID token instead (GitLab: id_tokens GREENLIGHT_ID_TOKEN;
                      GitHub Actions: permissions id-token: write) (env GREENLIGHT_AUTH)
@@ -35,7 +39,7 @@ Options:
 Exit codes: 0 succeeded; 1 deploy failed or rolled back; 2 usage or config error;
 3 rejected by the agent (auth or policy); 4 agent unreachable or connection lost.`;
 
-const write = (line: string) => process.stdout.write(`${line}\n`);
+const { text: write, raw } = lineWriter();
 
 async function main(argv: string[]): Promise<number> {
   const settings = await readSettings(argv);
@@ -57,25 +61,31 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const auth = await clientAuth(settings);
-  const hosts = hostsOf(settings.agents.map((agent) => checkAgentUrl(agent, settings.insecure)));
-  if (hosts.length > 1 && settings.agentId) {
-    throw new GreenlightError("USAGE", "--agent-id names one agent; leave it out with several --agent");
+  if (settings.agents.length > 1 && settings.agentId) {
+    throw new GreenlightError(
+      "USAGE",
+      "--agent-id names one agent; with several, name each: --agent web-1=wss://web-1.example.com:7350",
+    );
   }
+  const hosts = hostsOf(
+    settings.agents.map((agent) => checkAgentUrl(agent, settings.insecure, settings.agentId)),
+  );
   const fleet = hosts.length > 1;
   const plan = planFleet(settings, hosts.length);
   const interleaved = streamsAtOnce(plan, hosts.length);
   const renderer = (host: Host) => {
     const prefix = fleet ? host.name : undefined;
-    if (settings.json) return jsonRenderer(write, prefix);
+    if (settings.json) return jsonRenderer(raw, prefix);
     if (process.env.GITLAB_CI === "true" && !interleaved) {
-      return gitlabRenderer(write, { debug: settings.debug, ...(prefix ? { prefix } : {}) });
+      return gitlabRenderer(write, { debug: settings.debug, ...(prefix ? { prefix } : {}) }, raw);
     }
     return plainRenderer(write, { debug: settings.debug, ...(prefix ? { prefix } : {}) });
   };
   const options = (host: Host) => ({
     url: host.url,
     auth,
-    ...(settings.agentId ? { agentId: settings.agentId } : {}),
+    agentId: host.agentId,
+    idFrom: host.idFrom,
     ...(settings.ca ? { ca: settings.ca } : {}),
     timeoutMs: settings.timeoutMs,
     ci: ciMetadata(),
@@ -95,8 +105,7 @@ async function main(argv: string[]): Promise<number> {
       const hostRenderer = renderer(host);
       const outcome = await runCommand(options(host), args, hostRenderer);
       if (outcome.kind === "status") {
-        if (settings.json)
-          write(JSON.stringify({ ...outcome.status, ...(fleet ? { host: host.name } : {}) }));
+        if (settings.json) raw(jsonLine({ ...outcome.status, ...(fleet ? { host: host.name } : {}) }));
         else write(`${fleet ? `${host.name}: ` : ""}${formatStatus(outcome.status)}`);
       } else {
         hostRenderer.result(outcome.result);
@@ -108,12 +117,11 @@ async function main(argv: string[]): Promise<number> {
 
   const report = await runFleet(hosts, args, plan, {
     renderer,
-    note: (line) =>
-      settings.json ? write(JSON.stringify({ type: "fleet-note", message: line })) : write(line),
+    note: (line) => (settings.json ? raw(jsonLine({ type: "fleet-note", message: line })) : write(line)),
     run: (host, request, hostRenderer) => runCommand(options(host), request, hostRenderer),
   });
   if (settings.json) {
-    if (fleet) write(JSON.stringify({ type: "fleet", exit: report.exit, hosts: report.hosts }));
+    if (fleet) raw(jsonLine({ type: "fleet", exit: report.exit, hosts: report.hosts }));
   } else if (fleet) {
     write(formatFleet(report));
   }
@@ -137,8 +145,8 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const failure = asGreenlightError(error);
     const json = process.argv.includes("--json");
-    if (json) write(JSON.stringify({ type: "error", code: failure.code, message: failure.message }));
-    process.stderr.write(`greenlight: ${failure.code}: ${failure.message}\n`);
+    if (json) raw(jsonLine({ type: "error", code: failure.code, message: failure.message }));
+    process.stderr.write(`greenlight: ${failure.code}: ${neutralize(failure.message)}\n`);
     if (process.argv.includes("--debug") && error instanceof Error && !(error instanceof GreenlightError)) {
       process.stderr.write(`${error.stack}\n`);
     }

@@ -5,13 +5,19 @@ import type { DeployEvent, DeployResult } from "../shared/events.js";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, TOKEN_LIFETIME_S } from "../shared/limits.js";
 import { AgentMessage, type CiMetadata, type Command, type StatusMessage } from "../shared/protocol.js";
 import { signRequest } from "../shared/signing.js";
+import { neutralize } from "../shared/neutralize.js";
 import type { ClientAuth } from "./auth.js";
 
 export interface ClientOptions {
   url: URL;
   auth: ClientAuth;
-  /** Expected agent id; when absent, the id the agent announces in its hello. */
-  agentId?: string;
+  /**
+   * The agent the user means to reach. Requests are signed for it and keyless tokens asked for it; an endpoint
+   * that announces another id is refused before anything is signed, so no request or token can be relayed.
+   */
+  agentId: string;
+  /** Where `agentId` came from, for the refusal's advice. */
+  idFrom?: "given" | "url";
   ca?: Buffer;
   timeoutMs: number;
   ci: CiMetadata;
@@ -96,6 +102,19 @@ export async function runCommand(
   }
 }
 
+function agentMismatch(options: ClientOptions, announced: string): GreenlightError {
+  const expected =
+    options.idFrom === "url"
+      ? `"${options.agentId}" (the URL's host name, the default)`
+      : `"${options.agentId}"`;
+  const shown = neutralize(announced, 80);
+  return new GreenlightError(
+    "AGENT_MISMATCH",
+    `${options.url.host} answered as agent "${shown}", but ${expected} was expected; nothing was signed or sent. ` +
+      `If that is the agent you mean, name it: --agent ${shown}=${options.url.href} (action input agents: "${shown}=${options.url.href}")`,
+  );
+}
+
 function connectOnce(
   options: ClientOptions,
   args: CommandArgs,
@@ -154,15 +173,12 @@ function connectOnce(
             ws.close();
             return;
           }
-          if (options.agentId && message.agentId !== options.agentId) {
-            attempt.error = new GreenlightError(
-              "AUTH_WRONG_AUDIENCE",
-              `expected agent ${options.agentId}, reached ${message.agentId}`,
-            );
+          if (message.agentId !== options.agentId) {
+            attempt.error = agentMismatch(options, message.agentId);
             ws.close();
             return;
           }
-          const agentId = options.agentId ?? message.agentId;
+          const agentId = options.agentId;
           let identity: string | undefined;
           try {
             identity = options.auth.kind === "oidc" ? await options.auth.idToken(agentId) : undefined;

@@ -1,7 +1,7 @@
 import { formatDuration } from "../shared/duration.js";
 import { formatTable } from "../shared/text-table.js";
 import type { FleetReport } from "./fleet.js";
-import { sanitizeLine } from "./sanitize.js";
+import { neutralize } from "../shared/neutralize.js";
 
 /** One row per host: what happened there, the release it serves now, and why when it is not the new one. */
 export function formatFleet(report: FleetReport): string {
@@ -10,7 +10,7 @@ export function formatFleet(report: FleetReport): string {
     h.status,
     h.revert?.release ?? h.result?.release ?? "-",
     h.result ? formatDuration(h.result.durations.total) : "-",
-    sanitizeLine(
+    neutralize(
       h.revert
         ? `rolled back: ${h.revert.status}${h.revert.error ? ` (${h.revert.error})` : ""}`
         : h.result?.error

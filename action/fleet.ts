@@ -1,6 +1,6 @@
 import { GreenlightError, asGreenlightError, exitCodeFor, EXIT, type ExitCode } from "../shared/errors.js";
 import type { DeployResult } from "../shared/events.js";
-import { shortName } from "./agent-url.js";
+import { shortName, type AgentTarget } from "./agent-url.js";
 import type { CommandArgs, Outcome, Renderer } from "./client.js";
 
 /** How one CI step reaches many agents. */
@@ -15,9 +15,8 @@ export interface FleetPlan {
   concurrency: number;
 }
 
-export interface Host {
+export interface Host extends AgentTarget {
   name: string;
-  url: URL;
 }
 
 export type HostStatus =
@@ -85,13 +84,15 @@ export function parseBatch(text: string, hosts: number): number {
 }
 
 /** Short names that tell hosts apart: the first label of the hostname, with the port where names collide. */
-export function hostsOf(urls: URL[]): Host[] {
+export function hostsOf(targets: AgentTarget[]): Host[] {
   const counts = new Map<string, number>();
-  for (const url of urls) counts.set(shortName(url), (counts.get(shortName(url)) ?? 0) + 1);
-  return urls.map((url) => ({
-    url,
-    name: (counts.get(shortName(url)) ?? 0) > 1 ? `${url.hostname}:${url.port || "443"}` : shortName(url),
-  }));
+  for (const { url } of targets) counts.set(shortName(url), (counts.get(shortName(url)) ?? 0) + 1);
+  return targets.map((target) => {
+    const { url } = target;
+    const name =
+      (counts.get(shortName(url)) ?? 0) > 1 ? `${url.hostname}:${url.port || "443"}` : shortName(url);
+    return { ...target, name };
+  });
 }
 
 /**

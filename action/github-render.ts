@@ -3,7 +3,7 @@ import { formatEvent, formatResult } from "../shared/format-event.js";
 import { formatDuration } from "../shared/duration.js";
 import type { Command } from "../shared/protocol.js";
 import type { Renderer } from "./client.js";
-import { sanitizeLine } from "./sanitize.js";
+import { neutralize } from "../shared/neutralize.js";
 
 /** The few workflow commands the renderer issues; @actions/core in the action, a recorder in tests. */
 export interface WorkflowCommands {
@@ -39,7 +39,7 @@ export function githubRenderer(
         group = event.step;
         commands.startGroup(`${host} · ${event.step}`);
       }
-      const message = sanitizeLine(event.message);
+      const message = neutralize(event.message);
       write(formatEvent({ ...event, message }, startedAt));
       if (event.source === "agent" && event.level === "warn")
         commands.warning(message, `${host} · ${event.step}`);
@@ -48,11 +48,11 @@ export function githubRenderer(
     },
     reconnecting: (attempt: number, delayMs: number, reason: string) =>
       write(
-        `${host}: connection lost (${sanitizeLine(reason)}); reconnecting in ${formatDuration(delayMs)} (attempt ${attempt})`,
+        `${host}: connection lost (${neutralize(reason)}); reconnecting in ${formatDuration(delayMs)} (attempt ${attempt})`,
       ),
     result: (result: DeployResult) => {
       close();
-      write(`${host}: ${sanitizeLine(formatResult(result))}`);
+      write(`${host}: ${neutralize(formatResult(result))}`);
     },
     close,
   };

@@ -1,19 +1,22 @@
 import * as core from "@actions/core";
-import { EXIT, asGreenlightError, exitCodeFor } from "../shared/errors.js";
+import { EXIT, GreenlightError, asGreenlightError, exitCodeFor } from "../shared/errors.js";
 import { formatDuration } from "../shared/duration.js";
 import { clientAuth } from "./auth.js";
 import { checkAgentUrl } from "./agent-url.js";
 import { ciMetadata } from "./ci-metadata.js";
 import { runCommand } from "./client.js";
-import { hostsOf, planFleet, runFleet, streamsAtOnce, type Host, type HostReport } from "./fleet.js";
+import { hostsOf, planFleet, runFleet, streamsAtOnce, type Host } from "./fleet.js";
+import { hostOutput, setOutputs } from "./outputs.js";
 import { formatFleet } from "./fleet-table.js";
 import { GitHubDeployment } from "./github-deployment.js";
 import { githubRenderer } from "./github-render.js";
 import { readActionInputs } from "./inputs.js";
 import { formatStatus, plainRenderer } from "./render.js";
 import { summaryMarkdown } from "./summary.js";
+import { lineWriter } from "./log-writer.js";
+import { neutralize } from "../shared/neutralize.js";
 
-const write = (line: string) => process.stdout.write(`${line}\n`);
+const write = lineWriter().text;
 
 async function startDeployment(
   environment: string,
@@ -58,7 +61,13 @@ async function main(): Promise<number> {
     ...(inputs.key ? { keyPem: inputs.key } : {}),
     ...(inputs.audience ? { audience: inputs.audience } : {}),
   });
-  const hosts = hostsOf(inputs.agents.map((agent) => checkAgentUrl(agent, inputs.insecure)));
+  if (inputs.agents.length > 1 && inputs.agentId) {
+    throw new GreenlightError(
+      "USAGE",
+      'input "agent-id" names one agent; with several, name each in "agents": web-1=wss://web-1.example.com:7350',
+    );
+  }
+  const hosts = hostsOf(inputs.agents.map((agent) => checkAgentUrl(agent, inputs.insecure, inputs.agentId)));
   const plan = planFleet(inputs, hosts.length);
   const fleet = hosts.length > 1;
   const interleaved = streamsAtOnce(plan, hosts.length);
@@ -75,7 +84,8 @@ async function main(): Promise<number> {
     auth,
     timeoutMs: inputs.timeoutMs,
     ci: ciMetadata(),
-    ...(inputs.agentId && !fleet ? { agentId: inputs.agentId } : {}),
+    agentId: host.agentId,
+    idFrom: host.idFrom,
     ...(inputs.ca ? { ca: inputs.ca } : {}),
   });
   const args = {
@@ -90,7 +100,7 @@ async function main(): Promise<number> {
       const outcome = await runCommand(options(host), args, renderer(host));
       if (outcome.kind === "status") write(`${fleet ? `${host.name}: ` : ""}${formatStatus(outcome.status)}`);
     }
-    core.setOutput("result", "succeeded");
+    setOutputs({ result: "succeeded" }, (name, value) => core.setOutput(name, value));
     return EXIT.ok;
   }
 
@@ -106,7 +116,7 @@ async function main(): Promise<number> {
     const failure = host.result?.error ?? host.error;
     if (host.status === "succeeded" || host.status === "not_started" || !failure) continue;
     const where = host.result?.error?.step ? ` at ${host.result.error.step}` : "";
-    core.error(`${failure.code}${where}: ${failure.message}`, {
+    core.error(`${failure.code}${where}: ${neutralize(failure.message)}`, {
       title: `greenlight ${inputs.command} failed on ${host.host}`,
     });
   }
@@ -114,15 +124,22 @@ async function main(): Promise<number> {
 
   const exit = report.exit;
   const last = [...report.hosts].reverse().find((h) => h.result)?.result;
-  core.setOutput("result", exit === EXIT.ok ? "succeeded" : (last?.status ?? "failed"));
-  core.setOutput("hosts", JSON.stringify(report.hosts.map(hostOutput)));
-  if (last) {
-    core.setOutput("deploy-id", last.deployId);
-    core.setOutput("release", last.release ?? "");
-    core.setOutput("digest", last.digest ?? "");
-    core.setOutput("previous-release", last.previousRelease ?? "");
-    core.setOutput("duration", String(last.durations.total));
-  }
+  setOutputs(
+    {
+      result: exit === EXIT.ok ? "succeeded" : (last?.status ?? "failed"),
+      hosts: report.hosts.map(hostOutput),
+      ...(last
+        ? {
+            "deploy-id": last.deployId,
+            release: last.release ?? "",
+            digest: last.digest ?? "",
+            "previous-release": last.previousRelease ?? "",
+            duration: String(Math.round(last.durations.total)),
+          }
+        : {}),
+    },
+    (name, value) => core.setOutput(name, value),
+  );
   if (process.env.GITHUB_STEP_SUMMARY) {
     const image = inputs.image ?? inputs.to ?? "previous release";
     await core.summary.addRaw(summaryMarkdown(inputs.command, inputs.service, image, report)).write();
@@ -141,24 +158,13 @@ async function main(): Promise<number> {
   return exit;
 }
 
-function hostOutput(host: HostReport) {
-  return {
-    host: host.host,
-    status: host.status,
-    release: host.revert?.release ?? host.result?.release,
-    digest: host.result?.digest,
-    deployId: host.result?.deployId,
-    error: host.result?.error?.code ?? host.error?.code,
-  };
-}
-
 main().then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
     const failure = asGreenlightError(error);
-    core.setFailed(`${failure.code}: ${failure.message}`);
+    core.setFailed(`${failure.code}: ${neutralize(failure.message)}`);
     process.exitCode = exitCodeFor(failure.code);
   },
 );

@@ -3,10 +3,11 @@ import { formatEvent, formatResult } from "../shared/format-event.js";
 import type { Command, StatusMessage } from "../shared/protocol.js";
 import { formatDuration } from "../shared/duration.js";
 import type { Renderer } from "./client.js";
-import { sanitizeLine } from "./sanitize.js";
+import { jsonLine, neutralize } from "../shared/neutralize.js";
 import { formatTable } from "../shared/text-table.js";
+import type { Write } from "./log-writer.js";
 
-export type Write = (line: string) => void;
+export type { Write } from "./log-writer.js";
 
 /** Plain text, one line per event: elapsed time, step, message; the container's own lines indented. */
 export function plainRenderer(
@@ -19,25 +20,28 @@ export function plainRenderer(
     accepted: (deployId: string, command: Command) => write(`${prefix}${command} accepted as ${deployId}`),
     event: (event: DeployEvent) => {
       if (event.level === "debug" && !options.debug) return;
-      write(`${prefix}${formatEvent({ ...event, message: sanitizeLine(event.message) }, startedAt)}`);
+      write(`${prefix}${formatEvent({ ...event, message: neutralize(event.message) }, startedAt)}`);
     },
     reconnecting: (attempt: number, delayMs: number, reason: string) =>
       write(
-        `${prefix}connection lost (${sanitizeLine(reason)}); reconnecting in ${formatDuration(delayMs)} (attempt ${attempt})`,
+        `${prefix}connection lost (${neutralize(reason)}); reconnecting in ${formatDuration(delayMs)} (attempt ${attempt})`,
       ),
-    result: (result: DeployResult) => write(`${prefix}${sanitizeLine(formatResult(result))}`),
+    result: (result: DeployResult) => write(`${prefix}${neutralize(formatResult(result))}`),
   };
 }
 
-/** JSON lines: every event and the result as they come, for machines; `host` tags each line in a fleet. */
+/**
+ * JSON lines: every event and the result as they come, for machines; `host` tags each line in a fleet. Text
+ * stays exactly what the agent sent, escaped (jsonLine) so no terminal or runner acts on it.
+ */
 export function jsonRenderer(write: Write, host?: string): Renderer & { result(result: DeployResult): void } {
   const tag = host ? { host } : {};
   return {
-    accepted: (deployId, command) => write(JSON.stringify({ type: "accepted", ...tag, deployId, command })),
-    event: (event) => write(JSON.stringify({ type: "event", ...tag, ...event })),
+    accepted: (deployId, command) => write(jsonLine({ type: "accepted", ...tag, deployId, command })),
+    event: (event) => write(jsonLine({ type: "event", ...tag, ...event })),
     reconnecting: (attempt, delayMs, reason) =>
-      write(JSON.stringify({ type: "reconnecting", ...tag, attempt, delayMs, reason })),
-    result: (result) => write(JSON.stringify({ type: "result", ...tag, ...result })),
+      write(jsonLine({ type: "reconnecting", ...tag, attempt, delayMs, reason })),
+    result: (result) => write(jsonLine({ type: "result", ...tag, ...result })),
   };
 }
 
@@ -61,7 +65,7 @@ export function formatStatus(status: StatusMessage): string {
   lines.push(
     formatTable(
       header,
-      rows.map((row) => row.map((cell) => sanitizeLine(cell))),
+      rows.map((row) => row.map((cell) => neutralize(cell))),
     ),
   );
   return lines.join("\n");

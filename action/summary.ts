@@ -1,5 +1,6 @@
 import type { DeployResult } from "../shared/events.js";
 import { formatDuration } from "../shared/duration.js";
+import { neutralize } from "../shared/neutralize.js";
 import type { FleetReport, HostReport } from "./fleet.js";
 
 const LABEL: Record<HostReport["status"], string> = {
@@ -19,7 +20,7 @@ export function summaryMarkdown(
   image: string,
   report: FleetReport,
 ): string {
-  const cell = (text: string) => text.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, " ");
+  const cell = (text: string) => neutralize(text, 300).replace(/[|\\`*_<>[\]&]/g, (c) => `\\${c}`);
   const rows = report.hosts.map((o) => {
     const r: DeployResult | undefined = o.result;
     const detail = r?.error

@@ -23,6 +23,7 @@ const SERVICE = "web";
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Agent {
+  id: string;
   url: string;
   unit: string;
   stateDir: string;
@@ -81,7 +82,7 @@ async function startAgent(dir: string, index: number, registry: string, publicPe
   });
   child.stdout?.resume();
   child.stderr?.resume();
-  return { url, unit, stateDir, child };
+  return { id: config.id, url, unit, stateDir, child };
 }
 
 interface Run {
@@ -108,7 +109,7 @@ async function deploy(agents: Agent[], image: string, mode: string[], keyPem: st
       image,
       "--json",
       ...mode,
-      ...agents.flatMap((a) => ["--agent", a.url]),
+      ...agents.flatMap((a) => ["--agent", `${a.id}=${a.url}`]),
     ],
     { env: { PATH: process.env.PATH ?? "", GREENLIGHT_KEY: keyPem }, stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -62,7 +62,7 @@ try {
     {
       env: {
         ...process.env,
-        GREENLIGHT_AGENT: agent.url,
+        GREENLIGHT_AGENT: agent.target,
         GREENLIGHT_KEY: keys.privatePem,
         GREENLIGHT_SERVICE: site.service,
       },

@@ -31,7 +31,7 @@ const keys = await makeKeys(site.dir, "ci");
 const agent = await startDaemon(site, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }]);
 say(`agent ${agent.url}, nginx ${site.nginx.url}, service ${site.service}`);
 const env = {
-  GREENLIGHT_AGENT: agent.url,
+  GREENLIGHT_AGENT: agent.target,
   GREENLIGHT_KEY: keys.privatePem,
   GREENLIGHT_SERVICE: site.service,
 };

@@ -36,6 +36,8 @@ const codes = {
   AUTH_ISSUER_UNAVAILABLE: { exit: EXIT.rejected, close: 4503 },
   AUTH_TIMEOUT: { exit: EXIT.rejected, close: 4408 },
   AUTH_RATE_LIMITED: { exit: EXIT.rejected, close: 4429 },
+  // The client found another agent than the one it was told to expect: nothing was signed for it.
+  AGENT_MISMATCH: { exit: EXIT.rejected, close: 4401 },
   POLICY_SERVICE_NOT_ALLOWED: { exit: EXIT.rejected, close: 4403 },
   POLICY_IMAGE_NOT_ALLOWED: { exit: EXIT.rejected, close: 4403 },
   UNKNOWN_SERVICE: { exit: EXIT.rejected, close: 4404 },

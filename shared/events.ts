@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEPLOY_ID, ERROR_CODE, IMAGE_DIGEST, RELEASE_ID } from "./names.js";
 
 /** The steps of a deploy, in the order the engine runs them. Rendered as groups/sections by the client. */
 export const STEPS = [
@@ -55,7 +56,7 @@ export const ResultStatus = z.enum(["succeeded", "failed", "rolled_back"]);
 export type ResultStatus = z.infer<typeof ResultStatus>;
 
 export const ErrorBody = z.object({
-  code: z.string(),
+  code: z.string().regex(ERROR_CODE),
   message: z.string(),
   step: Step.optional(),
 });
@@ -63,14 +64,14 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 
 /** The one result every accepted deploy or rollback ends with. */
 export const DeployResult = z.object({
-  deployId: z.string(),
-  service: z.string(),
+  deployId: z.string().regex(DEPLOY_ID),
+  service: z.string().max(128),
   status: ResultStatus,
-  release: z.string().optional(),
-  image: z.string().optional(),
-  digest: z.string().optional(),
+  release: z.string().regex(RELEASE_ID).optional(),
+  image: z.string().max(512).optional(),
+  digest: z.string().regex(IMAGE_DIGEST).optional(),
   colour: Colour.optional(),
-  previousRelease: z.string().optional(),
+  previousRelease: z.string().regex(RELEASE_ID).optional(),
   durations: Durations,
   error: ErrorBody.optional(),
 });

@@ -3,6 +3,16 @@
  * before it reaches Docker or disk, so no request can inject config or escape a directory.
  */
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** An agent's identity: requests are bound to it (`aud`), and keyless audiences are made of it. */
+export const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * Shapes of what an agent reports back (and the Action sets as step outputs, which workflows pass to shells):
+ * nothing outside them is accepted from an agent, so no value can carry quotes, spaces or line breaks.
+ */
+export const RELEASE_ID = /^[0-9]{1,12}$/;
+export const DEPLOY_ID = /^[A-Za-z0-9-]{1,64}$/;
+export const IMAGE_DIGEST = /^sha256:[a-f0-9]{64}$/;
+export const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 const REPOSITORY =
   /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;

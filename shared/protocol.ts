@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeployEvent, DeployResult } from "./events.js";
+import { DEPLOY_ID, IMAGE_DIGEST, RELEASE_ID } from "./names.js";
 
 /**
  * The wire protocol, one request per connection:
@@ -46,7 +47,7 @@ export type RequestClaims = z.infer<typeof RequestClaims>;
 
 export const Hello = z.object({
   type: z.literal("hello"),
-  agentId: z.string(),
+  agentId: z.string().max(256),
   protocol: z.number().int(),
   nonce: z.string(),
 });
@@ -63,21 +64,25 @@ export type RequestMessage = z.infer<typeof RequestMessage>;
 
 export const Accepted = z.object({
   type: z.literal("accepted"),
-  deployId: z.string(),
+  deployId: z.string().regex(DEPLOY_ID),
   command: Command,
   service: z.string(),
 });
 
-export const EventMessage = z.object({ type: z.literal("event"), deployId: z.string(), event: DeployEvent });
+export const EventMessage = z.object({
+  type: z.literal("event"),
+  deployId: z.string().regex(DEPLOY_ID),
+  event: DeployEvent,
+});
 
 export const ResultMessage = z.object({ type: z.literal("result"), result: DeployResult });
 
 export const ReleaseSummary = z.object({
-  id: z.string(),
+  id: z.string().regex(RELEASE_ID),
   kind: z.string(),
   status: z.string(),
   image: z.string(),
-  digest: z.string().optional(),
+  digest: z.string().regex(IMAGE_DIGEST).optional(),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   by: z.record(z.string(), z.string()),
@@ -89,7 +94,7 @@ export type ReleaseSummary = z.infer<typeof ReleaseSummary>;
 export const StatusMessage = z.object({
   type: z.literal("status"),
   service: z.string(),
-  live: z.object({ colour: z.string(), release: z.string() }).nullable(),
+  live: z.object({ colour: z.string(), release: z.string().regex(RELEASE_ID) }).nullable(),
   releases: z.array(ReleaseSummary),
 });
 export type StatusMessage = z.infer<typeof StatusMessage>;

@@ -86,7 +86,7 @@ async function runAction(
     ...extraEnv,
   };
   for (const [name, value] of Object.entries({
-    agents: agent.url,
+    agents: agent.target,
     service: site.service,
     key: keys.privatePem,
     ...inputs,
@@ -203,7 +203,7 @@ test("the CLI in GitLab CI: sections per step, exit code, and GitLab's metadata 
   };
   const run = await runClient(["deploy", "--image", image], {
     ...gitlab,
-    GREENLIGHT_AGENT: agent.url,
+    GREENLIGHT_AGENT: agent.target,
     GREENLIGHT_KEY: keys.privatePem,
     GREENLIGHT_SERVICE: site.service,
   }).done;

@@ -138,7 +138,7 @@ test("the component's job deploys through a real agent with the job's ID token",
   const [repository, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
   const rendered = render(await component(), {
     job: "deploy-production",
-    agents: agent.url,
+    agents: agent.target,
     service: site.service,
     image: "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
     environment: "production",

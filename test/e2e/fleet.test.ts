@@ -45,7 +45,7 @@ after(async () => {
   for (const site of sites) await site.stop();
 });
 
-function fleet(args: string[], urls = agents.map((a) => a.url)): Promise<ClientRun> {
+function fleet(args: string[], urls = agents.map((a) => a.target)): Promise<ClientRun> {
   return runClient([...args, "--service", SERVICE, "--json", ...urls.flatMap((url) => ["--agent", url])], {
     GREENLIGHT_KEY: keys.privatePem,
   }).done;
@@ -125,7 +125,7 @@ test("3 hosts, the second unhealthy: the first is rolled back, the third never t
 test("a host unreachable: reported by name, nothing started on any host, exit 4", async () => {
   const dead = await freePort();
   const counts = await Promise.all(sites.map(async (s) => (await s.state()).records.length));
-  const urls = [agents[0]?.url ?? "", `ws://127.0.0.1:${dead}`, agents[2]?.url ?? ""];
+  const urls = [agents[0]?.target ?? "", `ws://127.0.0.1:${dead}`, agents[2]?.target ?? ""];
   const run = await fleet(["deploy", "--image", v2, "--timeout", "20s"], urls);
   assert.equal(run.code, 4, run.stdout + run.stderr);
   const hosts = report(run)?.hosts ?? [];

@@ -75,7 +75,7 @@ after(async () => {
 const cli = (args: string[], key: Keys) =>
   runClient(args, {
     GREENLIGHT_KEY: key.privatePem,
-    GREENLIGHT_AGENT: agent.url,
+    GREENLIGHT_AGENT: agent.target,
     GREENLIGHT_SERVICE: site.service,
   }).done;
 

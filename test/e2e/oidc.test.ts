@@ -71,7 +71,7 @@ after(async () => {
 });
 
 const cli = (args: string[], env: Record<string, string>) =>
-  runClient(args, { GREENLIGHT_AGENT: agent.url, GREENLIGHT_SERVICE: site.service, ...env }).done;
+  runClient(args, { GREENLIGHT_AGENT: agent.target, GREENLIGHT_SERVICE: site.service, ...env }).done;
 
 /** Sends one request as a CI job would: the ID token beside a request signed by the run's own key. */
 async function attempt(identity: string, signer?: Signer, cmd: Record<string, unknown> = {}) {

@@ -50,7 +50,7 @@ after(async () => {
 
 const env = () => ({
   GREENLIGHT_KEY: ci.privatePem,
-  GREENLIGHT_AGENT: agent.url,
+  GREENLIGHT_AGENT: agent.target,
   GREENLIGHT_SERVICE: site.service,
 });
 

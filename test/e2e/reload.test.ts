@@ -36,7 +36,7 @@ after(async () => {
 const client = (key: Keys, args: string[]) =>
   runClient(args, {
     GREENLIGHT_KEY: key.privatePem,
-    GREENLIGHT_AGENT: agent.url,
+    GREENLIGHT_AGENT: agent.target,
     GREENLIGHT_SERVICE: site.service,
   });
 

@@ -51,7 +51,7 @@ after(async () => {
 
 test("the agent terminates TLS itself; the client trusts it with --ca and refuses it without", async () => {
   const env = {
-    GREENLIGHT_AGENT: agent.url,
+    GREENLIGHT_AGENT: agent.target,
     GREENLIGHT_KEY: keys.privatePem,
     GREENLIGHT_SERVICE: site.service,
   };
