@@ -47,6 +47,7 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
   }
 
   const trust = object(raw.trust);
+  const keysSeen = new Map<string, number>();
   for (const [index, entry] of asArray(trust.keys).entries()) {
     const file = text(object(entry).public_key_file);
     const inline = text(object(entry).public_key);
@@ -55,6 +56,11 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
     if (file && pem === undefined) add(where, `cannot read ${file}`);
     else if (pem !== undefined && !isEd25519PublicKey(pem)) {
       add(where, "not an Ed25519 public key in SPKI PEM (greenlight keygen writes one)");
+    } else if (pem !== undefined) {
+      const der = createPublicKey(pem).export({ type: "spki", format: "der" }).toString("base64");
+      const first = keysSeen.get(der);
+      if (first !== undefined) add(where, `the same public key as trust.keys.${first}: list each key once`);
+      else keysSeen.set(der, index);
     }
   }
 

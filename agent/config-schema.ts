@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "../shared/duration.js";
-import { AGENT_ID, SERVICE_NAME, parseImageReference } from "../shared/names.js";
+import { AGENT_ID, SERVICE_NAME, isServiceName, parseImageReference } from "../shared/names.js";
+import { parseTrustedProxy } from "./server/client-address.js";
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -12,6 +13,12 @@ const duration = z.string().transform((text, ctx) => {
 });
 
 const command = z.array(z.string().min(1)).min(1);
+
+/** `host:port` for a listener: a name or IPv4 address, or [IPv6]; port 0 picks a free one. */
+const listenAddress = z.string().refine((text) => {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  return match !== null && Number(match[2]) <= 65535;
+}, "use host:port, e.g. 127.0.0.1:7350 or [::1]:7350");
 
 const memory = z
   .union([z.number().int().positive(), z.string().regex(/^\d+(?:[kmg]b?)?$/i, "use bytes or 512m, 1g")])
@@ -234,7 +241,7 @@ const Tls = z.object({ cert: z.string(), key: z.string() }).strict();
 export const AgentConfigSchema = z
   .object({
     id: z.string().regex(AGENT_ID, "letters, digits, . _ - (at most 64)"),
-    listen: z.string().default("127.0.0.1:7350"),
+    listen: listenAddress.default("127.0.0.1:7350"),
     state_dir: z.string().startsWith("/", "must be an absolute path"),
     docker: z
       .object({ socket: z.string().default("/var/run/docker.sock") })
@@ -247,10 +254,17 @@ export const AgentConfigSchema = z
     notify: Notify.default({ webhooks: [] }),
     /** Health and Prometheus metrics over plain HTTP; keep it on loopback (or behind your scraper's network). */
     http: z
-      .object({ listen: z.string().default("127.0.0.1:7351"), enabled: z.boolean().default(true) })
+      .object({ listen: listenAddress.default("127.0.0.1:7351"), enabled: z.boolean().default(true) })
       .strict()
       .default({ listen: "127.0.0.1:7351", enabled: true }),
     log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /**
+     * Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed: behind a TLS-terminating nginx every
+     * peer is the proxy, and limits and the audit log need the client's own address. Nobody else's is read.
+     */
+    trusted_proxies: z
+      .array(z.string().refine((entry) => parseTrustedProxy(entry) !== undefined, "an address or CIDR block"))
+      .default([]),
     /** Each deploy's event log (state_dir/deploys/<service>/<id>.jsonl), kept for attach and audits. */
     deploy_logs: z
       .object({
@@ -303,3 +317,8 @@ export function stablePort(service: string, configured: number | undefined): num
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 export type NginxConfig = z.infer<typeof NginxConfig>;
+
+/** A configured service by name; own keys only (a service named `constructor` is not Object's). */
+export function findService(config: AgentConfig, name: string): ServiceConfig | undefined {
+  return isServiceName(name) && Object.hasOwn(config.services, name) ? config.services[name] : undefined;
+}

@@ -124,10 +124,15 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command === "audit") {
-    const records = await new AuditLog(config.state_dir).read({
+    const filter = {
       ...(values.service ? { service: values.service } : {}),
       ...(values.since ? { since: parseSince(values.since) } : {}),
-    });
+    };
+    // Accepted requests and refusals are kept apart on disk; shown together, in the order they happened.
+    const records = [
+      ...(await new AuditLog(config.state_dir).read(filter)),
+      ...(await new AuditLog(config.state_dir, undefined, undefined, undefined, "refused").read(filter)),
+    ].sort((a, b) => a.time.localeCompare(b.time));
     process.stdout.write(
       values.json ? records.map((r) => `${JSON.stringify(r)}\n`).join("") : formatAudit(records),
     );

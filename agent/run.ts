@@ -10,6 +10,7 @@ import { IssuerKeys } from "./server/issuer-keys.js";
 import { startAgentServer } from "./server/server.js";
 import { loadTrust, type Trust } from "./server/trust.js";
 import { AuditLog } from "./state/audit-log.js";
+import { RefusalLog } from "./server/refusal-log.js";
 import { asGreenlightError } from "../shared/errors.js";
 
 /**
@@ -22,8 +23,10 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
   const issuerKeys = new IssuerKeys();
   let trust: Trust = await loadTrust(initial, issuerKeys);
   const engine = new Engine(initial, connectDocker(initial.docker.socket));
-  const audit = new AuditLog(initial.state_dir, undefined, undefined, (error) =>
-    log("error", "audit log write failed", { error: error.message }),
+  const auditError = (error: Error) => log("error", "audit log write failed", { error: error.message });
+  const audit = new AuditLog(initial.state_dir, undefined, undefined, auditError);
+  const refusals = new RefusalLog(
+    new AuditLog(initial.state_dir, undefined, undefined, auditError, "refused"),
   );
   let connections = () => 0;
   const metrics = new AgentMetrics(() => connections());
@@ -65,6 +68,7 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
     engine,
     trust: () => trust,
     audit,
+    refusals,
     refused: (code) => metrics.refused(code),
     log,
   });
@@ -125,6 +129,7 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
         // Results of the last deploys still reach their webhooks, within reason.
         await Promise.race([webhooks.idle(), new Promise((r) => setTimeout(r, 5_000).unref())]);
         await observe?.close();
+        await refusals.close();
         resolve();
       })();
     };

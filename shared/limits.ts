@@ -3,6 +3,12 @@ export const PROTOCOL_VERSION = 1;
 
 /** Largest WebSocket frame either side accepts: a signed request is ~1 KiB, an event at most ~9 KiB. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/** A connection must finish its TLS handshake and HTTP upgrade (headers included) within this. */
+export const UPGRADE_DEADLINE_MS = 5_000;
+/** Connections still in their handshake or upgrade, at most; past it the oldest is closed for the newest. */
+export const MAX_UPGRADING_CONNECTIONS = 128;
+/** Open connections of every kind, at most (the kernel refuses more). */
+export const MAX_CONNECTIONS = 1_024;
 /** A connection that has not sent a valid request this long after hello is closed. */
 export const REQUEST_DEADLINE_MS = 5_000;
 /** Longest lifetime (exp − iat) the agent accepts for a request. */

@@ -1,8 +1,7 @@
 import type Docker from "dockerode";
 import { readFile } from "node:fs/promises";
 import { GreenlightError } from "../../shared/errors.js";
-import { isServiceName } from "../../shared/names.js";
-import { stablePort, type AgentConfig, type ServiceConfig } from "../config-schema.js";
+import { findService, stablePort, type AgentConfig, type ServiceConfig } from "../config-schema.js";
 import { NatSwitch } from "../traffic/nat-switch.js";
 import { ReloadSwitch } from "../traffic/reload-switch.js";
 import type { TrafficSwitch } from "../traffic/traffic-switch.js";
@@ -28,7 +27,7 @@ export function serviceContext(
   name: string,
   nginxFor?: (service: ServiceConfig) => NginxController,
 ): ServiceContext {
-  const config = isServiceName(name) ? agent.services[name] : undefined;
+  const config = findService(agent, name);
   if (!config) {
     const known = Object.keys(agent.services).join(", ") || "none";
     throw new GreenlightError(

@@ -1,6 +1,6 @@
 import { formatDuration } from "../../shared/duration.js";
 import type { DeployResult } from "../../shared/events.js";
-import type { AgentConfig, Webhook } from "../config-schema.js";
+import { findService, type AgentConfig, type Webhook } from "../config-schema.js";
 import type { DaemonLog } from "../daemon-log.js";
 import type { DeployInfo, DeployObserver } from "../engine/engine.js";
 
@@ -42,7 +42,7 @@ export class WebhookNotifier implements DeployObserver {
 
   private send(event: NotifyEvent, info: DeployInfo, result?: DeployResult): void {
     const config = this.config();
-    const hooks = [...config.notify.webhooks, ...(config.services[info.service]?.notify?.webhooks ?? [])];
+    const hooks = [...config.notify.webhooks, ...(findService(config, info.service)?.notify?.webhooks ?? [])];
     for (const hook of hooks) {
       if (!hook.events.includes(event)) continue;
       const body =

@@ -4,49 +4,98 @@ import {
   MAX_PENDING_PER_ADDRESS,
 } from "../../shared/limits.js";
 
+/** Per-address failure windows kept at most; the oldest go first (a flood of addresses cannot grow memory). */
+const MAX_TRACKED_ADDRESSES = 10_000;
+
 /**
- * Keeps unauthenticated peers from crowding out real clients: caps pending connections (overall and per
- * address) and refuses an address for the rest of the minute once it has failed too often.
+ * Keeps unauthenticated peers from crowding out real clients. Pending connections (upgraded, no valid request
+ * yet) are capped per address; when every slot overall is taken, the one that has waited longest is closed to
+ * make room — a real client sends its request within moments of the hello, so a flood from many addresses
+ * holding slots until their deadline evicts only itself. An address that failed too often is refused for the
+ * rest of the minute. Addresses are limit keys (an IPv6 /64 counts as one).
  */
 export class ConnectionGuard {
-  private pending = 0;
   private readonly pendingBy = new Map<string, number>();
+  /** Insertion order is age: the first entry has waited longest. */
+  private readonly pending = new Map<number, { key: string; evict: () => void }>();
+  private nextId = 0;
   private readonly failures = new Map<string, { count: number; since: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly limits = {
+      pending: MAX_PENDING_CONNECTIONS,
+      pendingPerAddress: MAX_PENDING_PER_ADDRESS,
+      failuresPerMinute: MAX_FAILURES_PER_ADDRESS_PER_MINUTE,
+    },
+  ) {}
 
-  /** Why a new connection from `address` is refused, or undefined when it may proceed. */
-  refusal(address: string): string | undefined {
-    const failed = this.failures.get(address);
-    if (failed && this.now() - failed.since < 60_000 && failed.count >= MAX_FAILURES_PER_ADDRESS_PER_MINUTE) {
+  /** Why a new connection from `key` is refused, or undefined when it may proceed. */
+  refusal(key: string): string | undefined {
+    const failed = this.failures.get(key);
+    if (failed && this.now() - failed.since < 60_000 && failed.count >= this.limits.failuresPerMinute) {
       return "too many rejected requests from this address; try again in a minute";
     }
-    if (this.pending >= MAX_PENDING_CONNECTIONS) return "too many connections waiting to authenticate";
-    if ((this.pendingBy.get(address) ?? 0) >= MAX_PENDING_PER_ADDRESS) {
+    if ((this.pendingBy.get(key) ?? 0) >= this.limits.pendingPerAddress) {
       return "too many connections from this address waiting to authenticate";
     }
     return undefined;
   }
 
-  open(address: string): () => void {
-    this.pending += 1;
-    this.pendingBy.set(address, (this.pendingBy.get(address) ?? 0) + 1);
-    let settled = false;
-    return () => {
-      if (settled) return;
-      settled = true;
-      this.pending -= 1;
-      const left = (this.pendingBy.get(address) ?? 1) - 1;
-      if (left <= 0) this.pendingBy.delete(address);
-      else this.pendingBy.set(address, left);
-    };
+  /**
+   * Takes a pending slot for `key`; `evict` closes the connection if its slot is needed. Returns the release,
+   * called when the connection authenticates or closes.
+   */
+  open(key: string, evict: () => void): () => void {
+    if (this.pending.size >= this.limits.pending) {
+      const [oldestId, oldest] = this.pending.entries().next().value ?? [];
+      if (oldestId !== undefined && oldest) {
+        this.release(oldestId);
+        oldest.evict();
+      }
+    }
+    const id = this.nextId++;
+    this.pending.set(id, { key, evict });
+    this.pendingBy.set(key, (this.pendingBy.get(key) ?? 0) + 1);
+    return () => this.release(id);
   }
 
-  failed(address: string): void {
-    const entry = this.failures.get(address);
-    if (!entry || this.now() - entry.since >= 60_000)
-      this.failures.set(address, { count: 1, since: this.now() });
-    else entry.count += 1;
+  /** Connections waiting to authenticate now. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  failed(key: string): void {
+    const now = this.now();
+    const entry = this.failures.get(key);
+    if (entry && now - entry.since < 60_000) {
+      entry.count += 1;
+      return;
+    }
+    this.failures.delete(key);
+    this.failures.set(key, { count: 1, since: now });
+    if (this.failures.size > MAX_TRACKED_ADDRESSES) this.prune(now);
+  }
+
+  /** Addresses tracked for failures (for tests and metrics). */
+  get tracked(): number {
+    return this.failures.size;
+  }
+
+  private prune(now: number): void {
+    for (const [key, entry] of this.failures) {
+      if (this.failures.size <= MAX_TRACKED_ADDRESSES && now - entry.since < 60_000) break;
+      this.failures.delete(key);
+    }
+  }
+
+  private release(id: number): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    const left = (this.pendingBy.get(entry.key) ?? 1) - 1;
+    if (left <= 0) this.pendingBy.delete(entry.key);
+    else this.pendingBy.set(entry.key, left);
   }
 }
 

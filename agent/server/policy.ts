@@ -1,7 +1,6 @@
 import { GreenlightError } from "../../shared/errors.js";
-import { isServiceName } from "../../shared/names.js";
 import type { RequestClaims } from "../../shared/protocol.js";
-import type { AgentConfig } from "../config-schema.js";
+import { findService, type AgentConfig } from "../config-schema.js";
 
 /** Who a verified request speaks for: a trusted key or a CI identity. */
 export interface Principal {
@@ -15,7 +14,7 @@ export interface Principal {
  * repository. Checked before any lock is taken or anything touched.
  */
 export function authorize(claims: RequestClaims, key: Principal, config: AgentConfig): void {
-  if (!isServiceName(claims.service) || !config.services[claims.service]) {
+  if (!findService(config, claims.service)) {
     throw new GreenlightError(
       "UNKNOWN_SERVICE",
       `no service named "${claims.service.slice(0, 64)}" on this agent`,

@@ -3,7 +3,15 @@ import { createServer as createHttpsServer } from "node:https";
 import { readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { MAX_FRAME_BYTES, PING_INTERVAL_MS } from "../../shared/limits.js";
+import type { Socket } from "node:net";
+import {
+  MAX_CONNECTIONS,
+  MAX_FRAME_BYTES,
+  MAX_UPGRADING_CONNECTIONS,
+  PING_INTERVAL_MS,
+  UPGRADE_DEADLINE_MS,
+} from "../../shared/limits.js";
+import { ClientAddresses, limitKey } from "./client-address.js";
 import type { AgentConfig } from "../config-schema.js";
 import { ConnectionGuard, ReplayCache, TokenPins } from "./guard.js";
 import { runSession, type SessionDeps } from "./session.js";
@@ -32,21 +40,52 @@ export async function startAgentServer(
   config: AgentConfig,
   deps: Omit<SessionDeps, "guard" | "replays" | "pins">,
 ): Promise<AgentServer> {
+  const addresses = new ClientAddresses(config.trusted_proxies);
   const guard = new ConnectionGuard();
   const replays = new ReplayCache();
   const pins = new TokenPins();
   const handler = (_req: IncomingMessage, res: import("node:http").ServerResponse) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("greenlight agent: connect with a WebSocket\n");
   };
+  // Slow handshakes and slow headers are cut at a short deadline (checked every second), not Node's minutes.
+  const timeouts = {
+    headersTimeout: UPGRADE_DEADLINE_MS,
+    requestTimeout: UPGRADE_DEADLINE_MS,
+    connectionsCheckingInterval: 1000,
+  };
   const server: Server = config.tls
-    ? createHttpsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handler)
-    : createHttpServer(handler);
+    ? createHttpsServer(
+        {
+          cert: readFileSync(config.tls.cert),
+          key: readFileSync(config.tls.key),
+          handshakeTimeout: UPGRADE_DEADLINE_MS,
+          ...timeouts,
+        },
+        handler,
+      )
+    : createHttpServer(timeouts, handler);
+  server.maxConnections = MAX_CONNECTIONS;
+  // Sockets still upgrading, oldest first: a flood of them closes its own oldest, never a client that upgraded.
+  const upgrading = new Set<Socket>();
+  const track = (socket: Socket) => {
+    upgrading.add(socket);
+    socket.once("close", () => upgrading.delete(socket));
+    if (upgrading.size > MAX_UPGRADING_CONNECTIONS) {
+      const oldest = upgrading.values().next().value;
+      if (oldest) {
+        upgrading.delete(oldest);
+        oldest.destroy();
+      }
+    }
+  };
+  server.on(config.tls ? "secureConnection" : "connection", track);
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   const alive = new WeakMap<WebSocket, boolean>();
 
   server.on("upgrade", (req, socket, head) => {
-    const address = req.socket.remoteAddress ?? "unknown";
-    const refusal = guard.refusal(address);
+    upgrading.delete(req.socket);
+    const address = addresses.resolve(req.socket.remoteAddress ?? "unknown", req.headers["x-forwarded-for"]);
+    const refusal = guard.refusal(limitKey(address));
     if (refusal) {
       refuse(socket, "429 Too Many Requests", refusal);
       return;

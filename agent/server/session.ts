@@ -7,6 +7,8 @@ import { RequestMessage, type AgentMessage, type RequestClaims } from "../../sha
 import { embeddedKey, verifyRequest } from "../../shared/signing.js";
 import type { Engine } from "../engine/engine.js";
 import type { AuditLog } from "../state/audit-log.js";
+import type { RefusalLog } from "./refusal-log.js";
+import { limitKey } from "./client-address.js";
 import type { DeployLog } from "../state/event-log.js";
 import type { ConnectionGuard, ReplayCache, TokenPins } from "./guard.js";
 import { authorize, type Principal } from "./policy.js";
@@ -20,6 +22,7 @@ export interface SessionDeps {
   replays: ReplayCache;
   pins: TokenPins;
   audit: AuditLog;
+  refusals: RefusalLog;
   /** Told the code of every refused request (metrics). */
   refused?: (code: string) => void;
   log: (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
@@ -56,12 +59,19 @@ const AUTH_CODES = new Set<ErrorCode>([
 
 /** One connection: hello with a fresh nonce, exactly one signed request, then its answer or stream. */
 export function runSession(ws: WebSocket, address: string, deps: SessionDeps): void {
-  const settlePending = deps.guard.open(address);
+  const key = limitKey(address);
+  const settlePending = deps.guard.open(key, () =>
+    reject(
+      ws,
+      new GreenlightError("AUTH_TIMEOUT", "no request yet, and its slot was needed by a newer connection"),
+    ),
+  );
   const nonce = randomBytes(24).toString("base64url");
   const agentId = deps.engine.agentConfig.id;
   send(ws, { type: "hello", agentId, protocol: PROTOCOL_VERSION, nonce });
   const deadline = setTimeout(() => {
-    deps.guard.failed(address);
+    deps.guard.failed(key);
+    deps.refusals.record({ peer: address, code: "AUTH_TIMEOUT" });
     reject(ws, new GreenlightError("AUTH_TIMEOUT", `no valid request within ${REQUEST_DEADLINE_MS / 1000}s`));
   }, REQUEST_DEADLINE_MS);
   ws.on("close", () => {
@@ -74,11 +84,10 @@ export function runSession(ws: WebSocket, address: string, deps: SessionDeps): v
     void handleRequest(ws, address, nonce, isBinary ? undefined : data.toString(), deps, known)
       .catch((error: unknown) => {
         const failure = asGreenlightError(error);
-        if (AUTH_CODES.has(failure.code)) deps.guard.failed(address);
+        if (AUTH_CODES.has(failure.code)) deps.guard.failed(key);
         deps.refused?.(failure.code);
         deps.log("warn", "request refused", { address, code: failure.code, reason: failure.message });
-        void deps.audit.append({
-          outcome: "rejected",
+        deps.refusals.record({
           peer: address,
           ...known,
           code: failure.code,

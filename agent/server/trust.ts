@@ -38,6 +38,13 @@ export async function loadTrustedKeys(config: AgentConfig): Promise<Map<string, 
         `${where}: not an Ed25519 public key in SPKI PEM (greenlight keygen writes one)`,
       );
     }
+    const twin = keys.get(imported.kid);
+    if (twin) {
+      throw new GreenlightError(
+        "CONFIG_INVALID",
+        `${where}: the same public key is already trusted as ${twin.name}; list each key once (one name, one set of services)`,
+      );
+    }
     keys.set(imported.kid, {
       name: entry.name,
       kid: imported.kid,

@@ -18,6 +18,8 @@ export const AuditRecord = z.object({
   code: z.string().optional(),
   message: z.string().optional(),
   durationMs: z.number().optional(),
+  /** Refusals: how many alike (same address and code) this record stands for. */
+  count: z.number().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 
@@ -25,9 +27,10 @@ export const AUDIT_MAX_BYTES = 10 * 1024 * 1024;
 export const AUDIT_KEEP_FILES = 5;
 
 /**
- * `state_dir/audit/audit.jsonl`, append-only JSON lines, rotated by size (audit.1.jsonl is the newest old
+ * `state_dir/audit/<name>.jsonl`, append-only JSON lines, rotated by size (<name>.1.jsonl is the newest old
  * file) so it never grows without bound. Appends are serialized; a failed write is reported, never thrown at
- * the request that caused it.
+ * the request that caused it. Accepted requests and their outcomes go to `audit`, refusals to `refused`, so
+ * no flood of refusals can rotate an accepted request out.
  */
 export class AuditLog {
   private readonly dir: string;
@@ -38,6 +41,7 @@ export class AuditLog {
     private readonly maxBytes = AUDIT_MAX_BYTES,
     private readonly keep = AUDIT_KEEP_FILES,
     private readonly onError: (error: Error) => void = () => undefined,
+    private readonly name = "audit",
   ) {
     this.dir = join(stateDir, "audit");
   }
@@ -71,7 +75,7 @@ export class AuditLog {
   }
 
   private file(index: number): string {
-    return join(this.dir, index === 0 ? "audit.jsonl" : `audit.${index}.jsonl`);
+    return join(this.dir, index === 0 ? `${this.name}.jsonl` : `${this.name}.${index}.jsonl`);
   }
 
   private async write(line: string): Promise<void> {

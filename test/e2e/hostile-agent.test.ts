@@ -127,7 +127,6 @@ function workflowCommands(log: string): string[] {
   return found;
 }
 
-// eslint-disable-next-line no-control-regex -- what no line of CI output may contain
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 test("an endpoint that announces another agent gets nothing signed, and the client exits 3", async () => {

@@ -205,6 +205,12 @@ describe("bad input is refused with its code and changes nothing", () => {
       4404,
     ],
     [
+      "a service named after an Object property",
+      async (h) => request(await forge(h, { claims: { service: "constructor" } })),
+      "UNKNOWN_SERVICE",
+      4404,
+    ],
+    [
       "image from another repository",
       async (h) => request(await forge(h, deployOf(`${stack.registry.host}/other:v1`))),
       "POLICY_IMAGE_NOT_ALLOWED",
@@ -349,7 +355,7 @@ test("a dropped connection is re-attached from the last sequence number, nothing
   const slow = await stack.image({ version: "v4-slow", startDelay: 2 });
   let cut = false;
   const run = runClient(
-    ["deploy", "--image", slow, "--json", "--agent", `ws://127.0.0.1:${proxy.port}`],
+    ["deploy", "--image", slow, "--json", "--agent", `test-agent=ws://127.0.0.1:${proxy.port}`],
     env(),
     (line) => {
       if (!cut && line.type === "event" && line.step === "health") {

@@ -165,3 +165,50 @@ export async function startNginx(
     },
   };
 }
+
+/**
+ * nginx in front of an agent as the README's recipe has it (TLS left out): WebSocket upgrade passed through and
+ * the client's address added to X-Forwarded-For. Every connection reaches the agent from 127.0.0.1.
+ */
+export async function startAgentProxy(
+  dir: string,
+  agentPort: number,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  await mkdir(join(dir, "tmp"), { recursive: true });
+  await writeFile(
+    join(dir, "nginx.conf"),
+    `pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp;
+  proxy_temp_path ${dir}/tmp;
+  fastcgi_temp_path ${dir}/tmp;
+  uwsgi_temp_path ${dir}/tmp;
+  scgi_temp_path ${dir}/tmp;
+  server {
+    listen 127.0.0.1:${port};
+    location /greenlight/ {
+      proxy_pass http://127.0.0.1:${agentPort}/;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 1h;
+    }
+  }
+}
+`,
+  );
+  await run("nginx", nginxArgs(dir));
+  await waitFor("nginx", async () => (await readFile(join(dir, "nginx.pid"), "utf8")).trim() || undefined);
+  return {
+    url: `ws://127.0.0.1:${port}/greenlight/`,
+    stop: async () => {
+      const pid = Number((await readFile(join(dir, "nginx.pid"), "utf8").catch(() => "")).trim());
+      if (pid > 0) process.kill(pid, "SIGTERM");
+    },
+  };
+}
