@@ -43,3 +43,5 @@ export const CONTAINER_LINES_PER_SECOND = 200;
 export const MAX_CONTAINER_LINES_PER_DEPLOY = 10_000;
 /** At most this many bytes of container output are kept for one deploy. */
 export const MAX_CONTAINER_BYTES_PER_DEPLOY = 2 * 1024 * 1024;
+/** Deploys of one service that may wait behind the running one; more are refused (DEPLOY_IN_PROGRESS). */
+export const MAX_QUEUED_DEPLOYS = 3;

@@ -12,18 +12,22 @@ export interface HealthTarget {
   signal?: AbortSignal;
 }
 
-function probe(url: string, timeoutMs: number): Promise<string | number> {
+/**
+ * One GET that must be answered whole — status, headers and body — within `timeoutMs`: the socket's idle
+ * timeout alone would let an answer that trickles a byte at a time hold the deploy forever.
+ */
+export function probe(url: string, timeoutMs: number): Promise<string | number> {
   return new Promise((resolve) => {
-    const req = request(
-      url,
-      { method: "GET", timeout: timeoutMs, headers: { connection: "close" } },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-        res.on("error", (error) => resolve(error.message));
-      },
+    const req = request(url, { method: "GET", headers: { connection: "close" } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", (error) => resolve(error.message));
+    });
+    const deadline = setTimeout(
+      () => req.destroy(new Error(`no complete answer within ${timeoutMs}ms`)),
+      timeoutMs,
     );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs}ms`)));
+    req.on("close", () => clearTimeout(deadline));
     req.on("error", (error) => resolve((error as NodeJS.ErrnoException).code ?? error.message));
     req.end();
   });
@@ -36,7 +40,8 @@ export async function waitHealthy(target: HealthTarget): Promise<{ attempts: num
   let last: string | number = "no attempt";
   for (;;) {
     attempts += 1;
-    last = await probe(target.url, target.requestTimeoutMs);
+    const remaining = Math.max(1, target.timeoutMs - (Date.now() - started));
+    last = await probe(target.url, Math.min(target.requestTimeoutMs, remaining));
     if (typeof last === "number" && last >= 200 && last < 300) {
       return { attempts, elapsedMs: Date.now() - started };
     }

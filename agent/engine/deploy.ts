@@ -108,6 +108,10 @@ export async function runRelease(
   let release: ReleaseRecord | undefined;
   let fresh: RunningColour | undefined;
   let switched = false;
+  /** The new release is recorded as live: from here on the old colour may go, and nothing switches back. */
+  let recorded = false;
+  /** Puts traffic back on the old colour (still running), drains and removes the new one, restores the state. */
+  let switchBack: (() => Promise<void>) | undefined;
   let streamedContainerLines = false;
   let stopLogs: (() => void) | undefined;
   const output = new ContainerOutput({
@@ -224,6 +228,31 @@ export async function runRelease(
 
     failedStep = "switch";
     const previous = await previousLookup;
+    // Set before the switch: once traffic is on the new colour, nothing but this may fail before it is recorded.
+    await keepRunning(docker, freshId);
+    if (live && previous) {
+      switchBack = async () => {
+        log.warn(`switching back to ${live.colour} (release ${live.release}), which still runs`);
+        const back = { ...live, address: `${previous.ip}:${ctx.config.port}`, gateway: previous.gateway };
+        await ctx.traffic.switchTo(back, log);
+        switched = false;
+        await ctx.store
+          .update((s) => {
+            markLive(s, live);
+            // Recorded as failed below, like any release that did not stay live.
+            const record = s.records.find((r) => r.id === releaseId);
+            if (record) record.status = "in_progress";
+          })
+          .catch((e: unknown) =>
+            log.warn(`could not record the switch back: ${asGreenlightError(e).message}`),
+          );
+        // The new colour served for a moment: its requests finish before it goes.
+        await drainConnections(freshPid, ctx.config.port, ctx.config.drain, () => undefined);
+        await removeContainer(docker, freshId, ctx.config.stop_grace);
+        await ctx.traffic.retire(address);
+        log.info(`release ${live.release} serves again; removed ${containerName(ctx.unit, colour)}`);
+      };
+    }
     await timed("switch", async () => {
       const target = { colour, release: releaseId, address, gateway: freshGateway };
       // The server block proxies to the upstream: before the switch when that exists (a bad block then fails
@@ -234,12 +263,12 @@ export async function runRelease(
       if (upstreamExists) await server();
       const { confirmMs } = await ctx.traffic.switchTo(target, log);
       switched = true;
-      await keepRunning(docker, freshId);
       await ctx.store.update((s) => {
         markLive(s, { colour, release: releaseId });
         const record = s.records.find((r) => r.id === releaseId);
         if (record) record.digest = pulled.digest;
       });
+      recorded = true;
       log.info(
         `new requests go to ${colour} (release ${releaseId}); switch (${ctx.traffic.mode}) confirmed in ${confirmMs}ms`,
       );
@@ -261,21 +290,8 @@ export async function runRelease(
       });
       if (verdict) {
         log.error(verdict.message, { code: verdict.code });
-        log.warn(`switching back to ${live.colour} (release ${live.release}), which still runs`);
-        const back = { ...live, address: `${previous.ip}:${ctx.config.port}`, gateway: previous.gateway };
-        await ctx.traffic.switchTo(back, log);
-        await ctx.store.update((s) => {
-          markLive(s, live);
-          // Recorded as failed below, like any release that did not stay live.
-          const record = s.records.find((r) => r.id === releaseId);
-          if (record) record.status = "in_progress";
-        });
-        switched = false;
-        // The new colour served for a moment: its requests finish before it goes.
-        await drainConnections(freshPid, ctx.config.port, ctx.config.drain, () => undefined);
-        await removeContainer(docker, freshId, ctx.config.stop_grace);
-        await ctx.traffic.retire(address);
-        log.info(`release ${live.release} serves again; removed ${containerName(ctx.unit, colour)}`);
+        await switchBack?.();
+        switchBack = undefined;
         throw verdict;
       }
     }
@@ -336,6 +352,14 @@ export async function runRelease(
   } catch (thrown) {
     const error = asGreenlightError(thrown);
     log.at(failedStep).error(error.message, { code: error.code });
+    if (switched && !recorded && switchBack) {
+      // Traffic moved but the release was never recorded live: the old colour, still running, takes it back.
+      await switchBack().catch((e: unknown) =>
+        log.error(
+          `switching back failed: ${asGreenlightError(e).message}; reconcile will restore the recorded state`,
+        ),
+      );
+    }
     if (!switched && release) {
       const name = containerName(ctx.unit, release.colour);
       if (!streamedContainerLines) {

@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
-import { asGreenlightError } from "../../shared/errors.js";
+import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
+import { MAX_QUEUED_DEPLOYS } from "../../shared/limits.js";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import type { AgentConfig, ServiceConfig } from "../config-schema.js";
 import type { NginxController } from "../nginx/controller.js";
@@ -39,6 +40,8 @@ export interface DeployObserver {
  */
 export class Engine {
   private readonly active = new Map<string, { service: string; log: DeployLog }>();
+  /** Deploys per service running or waiting for its lock. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private config: AgentConfig,
@@ -160,10 +163,27 @@ export class Engine {
     options: DeployOptions,
     intro?: string,
   ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
+    // Counted before anything awaits, so requests arriving together cannot all slip under the cap.
+    const inFlight = this.inFlight.get(ctx.name) ?? 0;
+    if (inFlight > MAX_QUEUED_DEPLOYS) {
+      throw new GreenlightError(
+        "DEPLOY_IN_PROGRESS",
+        `${ctx.name} has a deploy running and ${MAX_QUEUED_DEPLOYS} waiting behind it; try again when one has finished`,
+      );
+    }
+    this.inFlight.set(ctx.name, inFlight + 1);
+    const settle = () => {
+      const left = (this.inFlight.get(ctx.name) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(ctx.name, left);
+      else this.inFlight.delete(ctx.name);
+    };
     const deployId = options.deployId ?? newDeployId();
     const log = await DeployLog.open(this.config.state_dir, ctx.name, deployId, {
       keep: this.config.deploy_logs.keep,
       maxAgeMs: this.config.deploy_logs.max_age,
+    }).catch((error: unknown) => {
+      settle();
+      throw error;
     });
     this.active.set(deployId, { service: ctx.name, log });
     if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
@@ -189,6 +209,7 @@ export class Engine {
       })
       .then(async (result) => {
         await log.finish(result);
+        settle();
         // Once on disk, a finished deploy is read back from there: memory holds only running deploys.
         this.active.delete(deployId);
         this.notify((o) => o.finished?.(info, result));
