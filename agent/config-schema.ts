@@ -209,6 +209,43 @@ const TrustedKey = z
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
+function httpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/** `owner/…`: the owner (or top-level group) is fixed, whatever glob follows. */
+const fixedOwner = (value: string) => /^[^*?/]+\/./.test(value);
+const exact = (value: string) => value.length > 0 && !/[*?]/.test(value);
+
+/**
+ * Issuers anyone can get tokens from (every repository on GitHub, every project on gitlab.com): an entry for one
+ * must pin whose tokens it trusts, or any stranger's pipeline could deploy.
+ */
+const SHARED_ISSUERS: Record<
+  string,
+  { what: string; hint: string; claims: { name: string; pins: (v: string) => boolean }[] }
+> = {
+  "https://token.actions.githubusercontent.com": {
+    what: "repository",
+    hint: "repository exactly (acme/shop) or with a fixed owner (acme/*), or repository_id / repository_owner_id",
+    claims: [
+      { name: "repository", pins: fixedOwner },
+      { name: "repository_id", pins: exact },
+      { name: "repository_owner_id", pins: exact },
+    ],
+  },
+  "https://gitlab.com": {
+    what: "project",
+    hint: "project_path exactly (acme/shop) or with a fixed group (acme/*), or project_id / namespace_id",
+    claims: [
+      { name: "project_path", pins: fixedOwner },
+      { name: "project_id", pins: exact },
+      { name: "namespace_id", pins: exact },
+    ],
+  },
+};
+
 /** A CI identity provider whose signed ID tokens this agent accepts (GitHub Actions, GitLab, …). */
 const OidcTrust = z
   .object({
@@ -217,14 +254,14 @@ const OidcTrust = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/)
       .optional(),
-    issuer: z.url().refine((value) => {
-      const url = new URL(value);
-      return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
-    }, "the issuer must be an https URL (plain http only on loopback)"),
+    issuer: z.url().refine(httpsOrLoopback, "the issuer must be an https URL (plain http only on loopback)"),
     /** The `aud` the token must carry; defaults to greenlight:<agent id>. */
     audience: z.string().min(1).optional(),
     /** Where the issuer publishes its keys; found by OpenID discovery when absent. */
-    jwks_url: z.url().optional(),
+    jwks_url: z
+      .url()
+      .refine(httpsOrLoopback, "jwks_url must be an https URL (plain http only on loopback)")
+      .optional(),
     /** Claims the token must carry, each exact or a glob (`*` any run of characters, `?` one). */
     claims: z.record(z.string(), z.string()).refine((claims) => Object.keys(claims).length > 0, {
       message:
@@ -233,7 +270,22 @@ const OidcTrust = z
     /** Services these tokens may act on; all when absent. */
     services: z.array(z.string()).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((entry, ctx) => {
+    const shared = SHARED_ISSUERS[entry.issuer];
+    if (!shared) return;
+    const pinned = shared.claims.some((claim) => {
+      const value = entry.claims[claim.name];
+      return value !== undefined && claim.pins(value);
+    });
+    if (!pinned) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["claims"],
+        message: `${entry.issuer} issues tokens to every ${shared.what} on it: pin ${shared.hint}`,
+      });
+    }
+  });
 export type OidcTrust = z.infer<typeof OidcTrust>;
 
 const Tls = z.object({ cert: z.string(), key: z.string() }).strict();

@@ -1,3 +1,6 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { writeFileAtomic } from "../atomic-write.js";
 import {
   MAX_FAILURES_PER_ADDRESS_PER_MINUTE,
   MAX_PENDING_CONNECTIONS,
@@ -119,15 +122,39 @@ export class ReplayCache {
 
 /**
  * Binds each CI ID token to the first run key that used it, until the token expires. The same run may reconnect
- * and re-attach with it; anyone else who obtains the token afterwards cannot sign for that key.
+ * and re-attach with it; anyone else who obtains the token afterwards cannot sign for that key. With a file, the
+ * pins are saved on every new pin and read back at start, so an agent restart does not free a used token.
  */
 export class TokenPins {
   private readonly pins = new Map<string, { kid: string; expiresAtS: number }>();
+  private saving: Promise<void> = Promise.resolve();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly file?: string,
+  ) {}
 
-  /** False when the token is already pinned to another key. */
-  pin(tokenId: string, kid: string, expiresAtS: number): boolean {
+  /** Reads the saved pins (those not yet expired); a missing or unreadable file is no pins. */
+  async load(): Promise<void> {
+    if (!this.file) return;
+    const text = await readFile(this.file, "utf8").catch(() => "{}");
+    let saved: unknown;
+    try {
+      saved = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const nowS = Math.floor(this.now() / 1000);
+    for (const [id, pin] of Object.entries(
+      (saved ?? {}) as Record<string, { kid?: unknown; expiresAtS?: unknown }>,
+    )) {
+      if (typeof pin.kid === "string" && typeof pin.expiresAtS === "number" && pin.expiresAtS >= nowS - 60)
+        this.pins.set(id, { kid: pin.kid, expiresAtS: pin.expiresAtS });
+    }
+  }
+
+  /** False when the token is already pinned to another key. Resolves once a new pin is saved. */
+  async pin(tokenId: string, kid: string, expiresAtS: number): Promise<boolean> {
     const nowS = Math.floor(this.now() / 1000);
     if (this.pins.size > 1000) {
       for (const [id, pin] of this.pins) if (pin.expiresAtS < nowS - 60) this.pins.delete(id);
@@ -135,6 +162,16 @@ export class TokenPins {
     const existing = this.pins.get(tokenId);
     if (existing && existing.expiresAtS >= nowS - 60) return existing.kid === kid;
     this.pins.set(tokenId, { kid, expiresAtS });
+    if (this.file) {
+      const file = this.file;
+      const content = JSON.stringify(Object.fromEntries(this.pins));
+      // The pin holds in memory whatever the disk does; a failed save only loses it at the next restart.
+      this.saving = this.saving
+        .then(() => mkdir(dirname(file), { recursive: true, mode: 0o750 }))
+        .then(() => writeFileAtomic(file, content, 0o600))
+        .catch(() => undefined);
+      await this.saving;
+    }
     return true;
   }
 }

@@ -58,7 +58,15 @@ export class OidcVerifier {
         currentDate: new Date(now),
       }));
     } catch (error) {
-      throw keySetError(error) ?? tokenError(error);
+      const keyFailure = keySetError(error);
+      if (keyFailure?.code === "AUTH_ISSUER_UNAVAILABLE") this.keys.failed(first.issuer, keyFailure);
+      throw keyFailure ?? tokenError(error);
+    }
+    if (typeof payload.iat === "number" && payload.iat > now / 1000 + CLOCK_SKEW_S) {
+      throw new GreenlightError(
+        "AUTH_NOT_YET_VALID",
+        `the ID token was issued ${Math.round(payload.iat - now / 1000)}s in the future; check the clocks`,
+      );
     }
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud ?? ""];
     const expected = (entry: OidcTrust) => entry.audience ?? `greenlight:${this.agentId}`;
@@ -77,15 +85,16 @@ export class OidcVerifier {
       if (!wrong) return principal(entry, payload, token);
       mismatch ||= `claim ${wrong[0]} is "${claimText(payload[wrong[0]]).slice(0, 200)}", trusted is "${wrong[1]}"`;
     }
-    throw new GreenlightError(
-      "AUTH_CLAIMS_MISMATCH",
-      `the ID token's ${mismatch}; no trust.oidc entry for ${first.issuer} accepts it`,
-    );
+    // Which claim failed, and what is trusted, is for the operator (audit log), not for whoever holds the token.
+    throw new GreenlightError("AUTH_CLAIMS_MISMATCH", "this agent does not trust this CI identity for that", {
+      detail: `the ID token's ${mismatch}; no trust.oidc entry for ${first.issuer} accepts it`,
+    });
   }
 }
 
+/** Exactly, as OpenID Connect compares them: `https://gitlab.com/` is not `https://gitlab.com`. */
 function sameIssuer(configured: string, claimed: string): boolean {
-  return configured.replace(/\/$/, "") === claimed.replace(/\/$/, "");
+  return configured === claimed;
 }
 
 function claimText(value: unknown): string {

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Socket } from "node:net";
+import { join } from "node:path";
 import {
   MAX_CONNECTIONS,
   MAX_FRAME_BYTES,
@@ -43,7 +44,8 @@ export async function startAgentServer(
   const addresses = new ClientAddresses(config.trusted_proxies);
   const guard = new ConnectionGuard();
   const replays = new ReplayCache();
-  const pins = new TokenPins();
+  const pins = new TokenPins(Date.now, join(config.state_dir, "oidc-pins.json"));
+  await pins.load();
   const handler = (_req: IncomingMessage, res: import("node:http").ServerResponse) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("greenlight agent: connect with a WebSocket\n");
   };

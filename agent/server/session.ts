@@ -86,13 +86,10 @@ export function runSession(ws: WebSocket, address: string, deps: SessionDeps): v
         const failure = asGreenlightError(error);
         if (AUTH_CODES.has(failure.code)) deps.guard.failed(key);
         deps.refused?.(failure.code);
-        deps.log("warn", "request refused", { address, code: failure.code, reason: failure.message });
-        deps.refusals.record({
-          peer: address,
-          ...known,
-          code: failure.code,
-          message: failure.message.slice(0, 300),
-        });
+        // What the client is told may be less than what the operator needs (which claim did not match).
+        const detail = typeof failure.details?.detail === "string" ? failure.details.detail : failure.message;
+        deps.log("warn", "request refused", { address, code: failure.code, reason: detail });
+        deps.refusals.record({ peer: address, ...known, code: failure.code, message: detail.slice(0, 300) });
         reject(ws, failure);
       })
       .finally(settlePending);
@@ -218,7 +215,7 @@ async function authenticate(
     nonce,
     findKey: (_kid, header) => embeddedKey(header),
   });
-  if (!deps.pins.pin(principal.tokenId, key.kid, principal.expiresAtS)) {
+  if (!(await deps.pins.pin(principal.tokenId, key.kid, principal.expiresAtS))) {
     throw new GreenlightError(
       "AUTH_REPLAYED",
       "this ID token was already used by another client; request a fresh one for each job",

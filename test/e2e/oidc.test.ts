@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { generateRunSigner, signRequest, type Signer } from "../../shared/signing.js";
 import { runClient } from "../helpers/client.js";
@@ -8,6 +11,7 @@ import { startLocalIssuer, type LocalIssuer } from "../helpers/oidc-issuer.js";
 import { rawSession } from "../helpers/raw-client.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
+import { waitFor } from "../helpers/ports.js";
 
 const stack = useStack();
 let site: Site;
@@ -26,45 +30,59 @@ const GITHUB_CLAIMS = {
   run_id: "4242",
 };
 
+// An issuer whose keys cannot be read: it answers 500 and counts how often it is asked.
+let failingHits = 0;
+let failing: Server;
+let failingUrl = "";
+let trust: Record<string, unknown>;
+
 before(async () => {
   await stack.ready;
   site = await Site.start({ registry: stack.registry.host });
   issuer = await startLocalIssuer(GITHUB_CLAIMS);
-  agent = await startDaemon(site, [], {
-    trust: {
-      keys: [],
-      oidc: [
-        {
-          name: "github",
-          issuer: issuer.url,
-          claims: { repository: "acme/shop", ref: "refs/heads/production" },
-          services: [site.service],
-        },
-        {
-          name: "release-branches",
-          issuer: issuer.url,
-          claims: { repository: "acme/shop", ref: "refs/heads/release-*" },
-        },
-        {
-          name: "gitlab",
-          issuer: issuer.url,
-          claims: { project_path: "acme/shop", ref_path: "refs/heads/production" },
-        },
-        {
-          name: "limited",
-          issuer: issuer.url,
-          claims: { repository: "acme/other" },
-          services: ["some-other-service"],
-        },
-        // An issuer that cannot be reached: its tokens are refused, never waved through.
-        { issuer: "http://127.0.0.1:9", jwks_url: "http://127.0.0.1:9/jwks", claims: { repository: "*" } },
-      ],
-    },
+  failing = createServer((_req, res) => {
+    failingHits += 1;
+    res.writeHead(500).end();
   });
+  await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
+  const address = failing.address();
+  failingUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  trust = {
+    keys: [],
+    oidc: [
+      {
+        name: "github",
+        issuer: issuer.url,
+        claims: { repository: "acme/shop", ref: "refs/heads/production" },
+        services: [site.service],
+      },
+      {
+        name: "release-branches",
+        issuer: issuer.url,
+        claims: { repository: "acme/shop", ref: "refs/heads/release-*" },
+      },
+      {
+        name: "gitlab",
+        issuer: issuer.url,
+        claims: { project_path: "acme/shop", ref_path: "refs/heads/production" },
+      },
+      {
+        name: "limited",
+        issuer: issuer.url,
+        claims: { repository: "acme/other" },
+        services: ["some-other-service"],
+      },
+      // An issuer that cannot be reached: its tokens are refused, never waved through.
+      { issuer: "http://127.0.0.1:9", jwks_url: "http://127.0.0.1:9/jwks", claims: { repository: "*" } },
+      { issuer: failingUrl, claims: { repository: "acme/shop" } },
+    ],
+  };
+  agent = await startDaemon(site, [], { trust });
   v1 = await stack.image({ version: "v1" });
 });
 
 after(async () => {
+  failing?.close();
   await agent?.stop();
   await issuer?.stop();
   await site?.stop();
@@ -153,6 +171,43 @@ test("the same token may reconnect with the same run key, but no other key can u
   assert.equal(thief.code, "AUTH_REPLAYED");
 });
 
+test("an ID token pinned before an agent restart stays pinned after it", async () => {
+  const token = await issuer.mint(AUDIENCE);
+  const runKey = await generateRunSigner();
+  assert.equal((await attempt(token, runKey)).code, undefined);
+  await agent.stop();
+  agent = await startDaemon(site, [], { trust });
+  assert.equal((await attempt(token)).code, "AUTH_REPLAYED", "another key after the restart");
+  assert.equal((await attempt(token, runKey)).code, undefined, "the job's own key still works");
+});
+
+test("a claims mismatch tells the client only that it was refused; which claim is for the audit log", async () => {
+  const outcome = await attempt(await issuer.mint(AUDIENCE, { claims: { ref: "refs/heads/feature" } }));
+  assert.equal(outcome.code, "AUTH_CLAIMS_MISMATCH");
+  assert.doesNotMatch(outcome.message, /ref|production|feature|trusted is/);
+  const refused = await waitFor("the refusal in the audit log", async () => {
+    const text = await readFile(join(site.dir, "state", "audit", "refused.jsonl"), "utf8").catch(() => "");
+    return text.includes("refs/heads/feature") ? text : undefined;
+  });
+  const records = refused
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { message?: string });
+  assert.ok(
+    records.some((r) => r.message?.includes('claim ref is "refs/heads/feature"')),
+    refused,
+  );
+});
+
+test("an issuer whose keys cannot be read is not asked again for every request", async () => {
+  const before = failingHits;
+  for (let i = 0; i < 10; i += 1) {
+    const outcome = await attempt(await issuer.mint(AUDIENCE, { claims: { iss: failingUrl } }));
+    assert.equal(outcome.code, "AUTH_ISSUER_UNAVAILABLE", outcome.message);
+  }
+  assert.ok(failingHits - before <= 2, `${failingHits - before} requests to the failing issuer`);
+});
+
 test("a glob claim admits a matching ref", async () => {
   const token = await issuer.mint(AUDIENCE, { claims: { ref: "refs/heads/release-2026.11" } });
   assert.equal((await attempt(token)).code, undefined);
@@ -172,6 +227,16 @@ describe("refused with a typed error, nothing changed", () => {
     ],
     ["wrong audience", () => issuer.mint("greenlight:another-agent"), "AUTH_WRONG_AUDIENCE"],
     ["expired", () => issuer.mint(AUDIENCE, { issuedAgoS: 600, lifetimeS: 300 }), "AUTH_EXPIRED"],
+    [
+      "issued in the future beyond the clock skew",
+      () => issuer.mint(AUDIENCE, { issuedAgoS: -120, lifetimeS: 600 }),
+      "AUTH_NOT_YET_VALID",
+    ],
+    [
+      "an issuer that differs by a trailing slash",
+      () => issuer.mint(AUDIENCE, { claims: { iss: `${issuer.url}/` } }),
+      "AUTH_UNTRUSTED_ISSUER",
+    ],
     [
       "another repository",
       () => issuer.mint(AUDIENCE, { claims: { repository: "acme/shop-fork" } }),

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { AuditLog } from "../../agent/state/audit-log.js";
 import { globMatches } from "../../agent/server/glob.js";
 import { TokenPins } from "../../agent/server/guard.js";
+import { parseConfig } from "../../agent/config.js";
 
 test("claim globs: * spans any characters, ? one, everything else is literal", () => {
   assert.ok(globMatches("refs/heads/release-*", "refs/heads/release-2026.11"));
@@ -17,17 +18,86 @@ test("claim globs: * spans any characters, ? one, everything else is literal", (
   assert.ok(!globMatches("refs/heads/release-*", "refs/tags/release-1"));
 });
 
-test("an ID token is pinned to the first run key until it expires", () => {
+test("an ID token is pinned to the first run key until it expires", async () => {
   let now = 1_000_000_000_000;
   const pins = new TokenPins(() => now);
   const exp = now / 1000 + 300;
-  assert.ok(pins.pin("token-1", "run-key-a", exp));
-  assert.ok(pins.pin("token-1", "run-key-a", exp), "the same run may reconnect");
-  assert.ok(!pins.pin("token-1", "run-key-b", exp), "another key may not use it");
+  assert.equal(await pins.pin("token-1", "run-key-a", exp), true);
+  assert.equal(await pins.pin("token-1", "run-key-a", exp), true, "the same run may reconnect");
+  assert.equal(await pins.pin("token-1", "run-key-b", exp), false, "another key may not use it");
   now += 400_000;
-  assert.ok(
-    pins.pin("token-1", "run-key-b", exp),
+  assert.equal(
+    await pins.pin("token-1", "run-key-b", exp),
+    true,
     "an expired pin is forgotten (the token is refused anyway)",
+  );
+});
+
+test("ID-token pins survive a restart: a fresh agent reads them back", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "greenlight-pins-"));
+  const file = join(dir, "state", "oidc-pins.json");
+  const exp = Date.now() / 1000 + 300;
+  const before = new TokenPins(Date.now, file);
+  assert.equal(await before.pin("token-1", "run-key-a", exp), true);
+  const after = new TokenPins(Date.now, file);
+  await after.load();
+  assert.equal(await after.pin("token-1", "run-key-b", exp), false, "still pinned to run-key-a");
+  assert.equal(await after.pin("token-1", "run-key-a", exp), true);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const oidcConfig = (entry: string) => `id: web-1
+state_dir: /var/lib/greenlight
+trust:
+  oidc:
+    - ${entry}
+services:
+  web:
+    image: 127.0.0.1:5000/web
+    port: 8080
+    nginx: { upstream_file: /etc/nginx/conf.d/web.upstream.conf }
+`;
+
+test("keyless trust on a shared issuer must pin whose tokens it trusts", () => {
+  const github = "issuer: https://token.actions.githubusercontent.com";
+  const gitlab = "issuer: https://gitlab.com";
+  for (const refused of [
+    `${github}
+      claims: { ref: refs/heads/main }`,
+    `${github}
+      claims: { repository: "*" }`,
+    `${github}
+      claims: { repository: "*/shop" }`,
+    `${gitlab}
+      claims: { project_path: "*" }`,
+    `${gitlab}
+      claims: { ref_path: refs/heads/main }`,
+  ]) {
+    assert.throws(() => parseConfig(oidcConfig(refused)), /issues tokens to every/, refused);
+  }
+  for (const accepted of [
+    `${github}
+      claims: { repository: acme/shop }`,
+    `${github}
+      claims: { repository: "acme/*", ref: refs/heads/main }`,
+    `${github}
+      claims: { repository_id: "123456" }`,
+    `${gitlab}
+      claims: { project_path: acme/shop }`,
+    // A self-hosted issuer is the operator's own: any claim pins it.
+    `issuer: https://gitlab.acme.example
+      claims: { ref_path: refs/heads/main }`,
+  ]) {
+    assert.ok(parseConfig(oidcConfig(accepted)), accepted);
+  }
+  assert.throws(
+    () =>
+      parseConfig(
+        oidcConfig(`${github}
+      jwks_url: http://keys.example/jwks
+      claims: { repository: acme/shop }`),
+      ),
+    /jwks_url must be an https URL/,
   );
 });
 
