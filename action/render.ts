@@ -62,11 +62,6 @@ export function formatStatus(status: StatusMessage): string {
       r.error ? (r.error.split(":")[0] ?? "") : "",
     ]);
   const header = ["RELEASE", "KIND", "STATUS", "DIGEST", "STARTED (UTC)", "BY", "TOOK", "ERROR"];
-  lines.push(
-    formatTable(
-      header,
-      rows.map((row) => row.map((cell) => neutralize(cell))),
-    ),
-  );
+  lines.push(formatTable(header, rows));
   return lines.join("\n");
 }

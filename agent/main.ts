@@ -10,6 +10,7 @@ import { Engine } from "./engine/engine.js";
 import type { EventInput } from "./state/event-log.js";
 import { formatAudit } from "./audit-table.js";
 import { formatHistory } from "./history-table.js";
+import { jsonLine, neutralize } from "../shared/neutralize.js";
 import { install, uninstall } from "./install/install.js";
 import { AuditLog } from "./state/audit-log.js";
 import { parseDuration } from "../shared/duration.js";
@@ -58,14 +59,15 @@ function printer(json: boolean, debug: boolean): (event: EventInput | DeployEven
   const startedAt = Date.now();
   return (event) => {
     if (!("seq" in event)) return;
-    if (json) process.stdout.write(`${JSON.stringify({ type: "event", ...event })}\n`);
-    else if (event.level !== "debug" || debug) process.stdout.write(`${formatEvent(event, startedAt)}\n`);
+    if (json) process.stdout.write(`${jsonLine({ type: "event", ...event })}\n`);
+    else if (event.level !== "debug" || debug)
+      process.stdout.write(`${neutralize(formatEvent(event, startedAt), Number.MAX_SAFE_INTEGER)}\n`);
   };
 }
 
 function finish(result: DeployResult, json: boolean): number {
   process.stdout.write(
-    json ? `${JSON.stringify({ type: "result", ...result })}\n` : `${formatResult(result)}\n`,
+    json ? `${jsonLine({ type: "result", ...result })}\n` : `${neutralize(formatResult(result))}\n`,
   );
   return result.status === "succeeded" ? EXIT.ok : EXIT.deployFailed;
 }
@@ -134,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
       ...(await new AuditLog(config.state_dir, undefined, undefined, undefined, "refused").read(filter)),
     ].sort((a, b) => a.time.localeCompare(b.time));
     process.stdout.write(
-      values.json ? records.map((r) => `${JSON.stringify(r)}\n`).join("") : formatAudit(records),
+      values.json ? records.map((r) => `${jsonLine(r)}\n`).join("") : formatAudit(records),
     );
     return EXIT.ok;
   }
@@ -154,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
       );
     case "history": {
       const records = await engine.history(required(values, "service"));
-      process.stdout.write(values.json ? `${JSON.stringify(records, null, 2)}\n` : formatHistory(records));
+      process.stdout.write(values.json ? `${jsonLine(records, 2)}\n` : formatHistory(records));
       return EXIT.ok;
     }
     case "reconcile": {

@@ -34,11 +34,11 @@ export function neutralize(text: string, maxChars = 8192): string {
 const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
- * One JSON line that a terminal or CI runner shows as inert text and a JSON reader decodes back to `value`
+ * JSON (one line unless indented) that a terminal or CI runner shows as inert text and a JSON reader decodes back to `value`
  * exactly: control, bidi and line-separator characters become \u escapes, and `##[` is written `##\u005b`.
  */
-export function jsonLine(value: unknown): string {
-  return JSON.stringify(value)
+export function jsonLine(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent)
     .replace(JSON_UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
     .replace(/##\[/g, "##\\u005b");
 }

@@ -1,4 +1,5 @@
 import { formatDuration } from "../../shared/duration.js";
+import { neutralize } from "../../shared/neutralize.js";
 import type { DeployResult } from "../../shared/events.js";
 import { findService, type AgentConfig, type Webhook } from "../config-schema.js";
 import type { DaemonLog } from "../daemon-log.js";
@@ -106,8 +107,16 @@ function summary(event: NotifyEvent, info: DeployInfo, agent: string, result?: D
   }
 }
 
+/**
+ * Slack reads `<…>` as links and mentions (`<!channel>`, `<https://evil|click here>`) and `&` as an entity:
+ * text from clients and containers is escaped as Slack's formatting rules say, and neutralised.
+ */
+export function slackText(text: string): string {
+  return neutralize(text, 3000).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 function slackBody(event: NotifyEvent, info: DeployInfo, agent: string, result?: DeployResult) {
-  return { text: summary(event, info, agent, result) };
+  return { text: slackText(summary(event, info, agent, result)) };
 }
 
 function jsonBody(event: NotifyEvent, info: DeployInfo, agent: string, result?: DeployResult) {
@@ -121,6 +130,6 @@ function jsonBody(event: NotifyEvent, info: DeployInfo, agent: string, result?: 
     image: info.image,
     by: info.by,
     ...(result ? { result } : {}),
-    text: summary(event, info, agent, result),
+    text: neutralize(summary(event, info, agent, result), 3000),
   };
 }

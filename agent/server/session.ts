@@ -185,8 +185,8 @@ async function handleRequest(
 
 /**
  * Verifies the request against a trusted key, or, when it carries a CI ID token, against a trusted issuer with
- * the request signed by the run's own key. `by` is what the release history records: CI metadata as the client
- * sent it, overridden by whatever a verified ID token says.
+ * the request signed by the run's own key. `by` is what the release history records: with a key, the CI metadata
+ * the key's holder signed; with an ID token, only the identity the issuer signed.
  */
 async function authenticate(
   message: RequestMessage,
@@ -221,7 +221,8 @@ async function authenticate(
       "this ID token was already used by another client; request a fresh one for each job",
     );
   }
-  return { claims, principal, by: { ...ciFields(claims), ...principal.identity } };
+  // Keyless: only what the issuer signed is recorded; the client's own words about itself are not.
+  return { claims, principal, by: { ...principal.identity } };
 }
 
 function ciFields(claims: RequestClaims): Record<string, string> {

@@ -133,6 +133,16 @@ test("a deploy with only the CI's ID token: accepted, and the history records th
   assert.equal(record?.by.ref, "refs/heads/production");
   assert.equal(record?.by.actor, "octocat");
   assert.equal(record?.by.run, "4242");
+  // Only what the issuer signed: the client's own claims about itself (provider, run URL, …) are not kept.
+  assert.deepEqual(Object.keys(record?.by ?? {}).sort(), [
+    "actor",
+    "commit",
+    "oidc",
+    "ref",
+    "repository",
+    "run",
+    "subject",
+  ]);
   assert.ok(!run.stdout.includes(token) && !agent.output().includes(token), "the ID token is never printed");
 });
 
