@@ -81,11 +81,12 @@ export async function install(o: InstallOptions): Promise<void> {
   await chmod(at(PATHS.agentScript), 0o644);
   o.say(`installed the agent as ${PATHS.agentScript}`);
 
+  // The pid file is only read; nginx -t opens the log files, so a host nginx's log directory is writable.
   const writable = new Set<string>(["/run/xtables.lock"]);
   for (const service of Object.values(config.services)) {
     writable.add(dirname(service.nginx.upstream_file));
     if (service.nginx.server) writable.add(dirname(service.nginx.server.file));
-    writable.add(dirname(service.nginx.pid_file));
+    if (!service.nginx.container) writable.add("/var/log/nginx");
   }
   await mkdir(dirname(at(PATHS.unitFile)), { recursive: true });
   await writeFile(

@@ -78,6 +78,25 @@ test("install into a root: config, state, the agent and a unit that systemd-anal
   assert.equal(verify.stderr.trim(), "", "no warnings");
 });
 
+test("the unit contains the agent: own /run directory only, memory and tasks capped, syscalls filtered", async () => {
+  const unit = await readFile(join(root, "etc/systemd/system/greenlight-agent.service"), "utf8");
+  const writable = /^ReadWritePaths=(.*)$/m.exec(unit)?.[1]?.split(" ") ?? [];
+  assert.ok(!writable.includes("-/run") && !writable.includes("/run"), writable.join(" "));
+  assert.match(unit, /^RuntimeDirectory=greenlight$/m);
+  assert.match(unit, /^MemoryMax=\d+M$/m);
+  assert.match(unit, /^TasksMax=\d+$/m);
+  assert.match(unit, /^SystemCallFilter=@system-service$/m);
+  const security = await run("systemd-analyze", [
+    "security",
+    "--offline=true",
+    join(root, "etc/systemd/system/greenlight-agent.service"),
+  ]);
+  const exposure = Number(
+    /Overall exposure level for .*: ([\d.]+)/.exec(security.stdout + security.stderr)?.[1],
+  );
+  assert.ok(exposure <= 3, `systemd-analyze security: ${exposure} (was 4.6 before the review)`);
+});
+
 test("uninstall keeps config and state; --purge removes them too", async () => {
   const kept = await agent("uninstall", "--root", root);
   assert.equal(kept.code, 0, kept.stderr);
