@@ -37,6 +37,16 @@ export default tseslint.config(
   leaf("shared", ["**/agent/**", "**/action/**", "node:fs*", "node:net", "node:child_process"]),
   leaf("action", ["**/agent/**"]),
   leaf("agent", ["**/action/**"]),
+  // The engine speaks to ports (engine/ports.ts), never to an adapter; agent/compose.ts picks the adapters.
+  leaf("agent/engine", [
+    "**/docker/**",
+    "**/nginx/**",
+    "**/traffic/**",
+    "**/runtime/**",
+    "**/proxy/**",
+    "**/compose.js",
+    "**/server/**",
+  ]),
   leaf("agent/docker", ["**/engine/**", "**/server/**", "**/nginx/**"]),
   leaf("agent/nginx", ["**/engine/**", "**/server/**", "**/docker/**"]),
   leaf("agent/state", ["**/engine/**", "**/server/**", "**/docker/**", "**/nginx/**"]),

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { checkConfigText, formatProblems } from "./check-config.js";
 import { loadConfig, parseConfig } from "./config.js";
 import { connectDocker } from "./docker/client.js";
+import { composeAgent } from "./compose.js";
 import { Engine } from "./engine/engine.js";
 import type { EventInput } from "./state/event-log.js";
 import { formatAudit } from "./audit-table.js";
@@ -140,7 +141,8 @@ async function main(argv: string[]): Promise<number> {
     );
     return EXIT.ok;
   }
-  const engine = new Engine(config, connectDocker(config.docker.socket));
+  const { compose, ping } = composeAgent(connectDocker(config.docker.socket));
+  const engine = new Engine(config, compose, ping);
   const print = printer(values.json, values.debug);
   const by = { operator: process.env.SUDO_USER ?? process.env.USER ?? "local" };
   switch (command) {

@@ -1,6 +1,7 @@
 import type { AgentConfig } from "./config-schema.js";
 import { loadConfig } from "./config.js";
 import { connectDocker } from "./docker/client.js";
+import { composeAgent } from "./compose.js";
 import { Engine } from "./engine/engine.js";
 import { createDaemonLog } from "./daemon-log.js";
 import { startObserveServer, type ObserveServer } from "./observe/http-server.js";
@@ -22,7 +23,8 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
   const log = createDaemonLog({ level: () => config.log_level });
   const issuerKeys = new IssuerKeys();
   let trust: Trust = await loadTrust(initial, issuerKeys);
-  const engine = new Engine(initial, connectDocker(initial.docker.socket));
+  const { compose, ping } = composeAgent(connectDocker(initial.docker.socket));
+  const engine = new Engine(initial, compose, ping);
   const auditError = (error: Error) => log("error", "audit log write failed", { error: error.message });
   const audit = new AuditLog(initial.state_dir, undefined, undefined, auditError);
   const refusals = new RefusalLog(
@@ -76,7 +78,7 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
   let observe: ObserveServer | undefined;
   if (initial.http.enabled) {
     observe = await startObserveServer(initial.http.listen, metrics, async () => {
-      const docker = await engine.docker.ping().then(
+      const docker = await engine.ping().then(
         () => true,
         () => false,
       );

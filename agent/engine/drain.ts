@@ -1,5 +1,3 @@
-import { countOpenConnections } from "../docker/connections.js";
-
 export interface DrainOutcome {
   drained: boolean;
   remaining: number;
@@ -13,8 +11,7 @@ export interface DrainOutcome {
  * row: a request accepted by a shutting-down nginx worker just before the switch may still be connecting.
  */
 export async function drainConnections(
-  pid: number,
-  port: number,
+  countOpen: () => Promise<number>,
   deadlineMs: number,
   onProgress: (open: number) => void,
   pollMs = 10,
@@ -27,7 +24,7 @@ export async function drainConnections(
   for (;;) {
     let open: number;
     try {
-      open = await countOpenConnections(pid, port);
+      open = await countOpen();
     } catch {
       // The process is gone: nothing left to drain.
       return {

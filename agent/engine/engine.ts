@@ -1,38 +1,24 @@
-import type Docker from "dockerode";
 import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
 import { MAX_QUEUED_DEPLOYS } from "../../shared/limits.js";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
-import type { AgentConfig, ServiceConfig } from "../config-schema.js";
-import type { NginxController } from "../nginx/controller.js";
+import type { AgentConfig } from "../config-schema.js";
 import { DeployLog, readDeployLog } from "../state/event-log.js";
 import type { ReleaseRecord } from "../state/releases.js";
-import { assertImageAllowed, newDeployId, runRelease } from "./deploy.js";
+import type { ServicePorts } from "./ports.js";
+import { runReleasePlan } from "./release.js";
+import { assertImageAllowed, newDeployId } from "./request.js";
 import { acquireServiceLock } from "./lock.js";
 import { reconcileService } from "./reconcile.js";
 import { rollbackTarget } from "./rollback.js";
-import { serviceContext, type ServiceContext } from "./service.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
-
-export interface DeployOptions {
-  by?: Record<string, string>;
-  deployId?: string;
-  signal?: AbortSignal;
-}
-
-/** What a started deploy or rollback is, for those who watch the engine (audit, metrics, webhooks). */
-export interface DeployInfo {
-  deployId: string;
-  service: string;
-  kind: "deploy" | "rollback";
-  image: string;
-  by: Record<string, string>;
-}
-
-/** Told when each deploy starts and ends; an observer that throws is ignored, never fails a deploy. */
-export interface DeployObserver {
-  started?(info: DeployInfo): void;
-  finished?(info: DeployInfo, result: DeployResult): void;
-}
+import {
+  follow,
+  notifyAll,
+  type DeployInfo,
+  type DeployObserver,
+  type DeployOptions,
+} from "./deploy-watch.js";
+export type { DeployInfo, DeployObserver, DeployOptions } from "./deploy-watch.js";
 
 /**
  * The agent's deploy engine: owns the config and the Docker connection, and runs every deploy through a
@@ -45,8 +31,10 @@ export class Engine {
 
   constructor(
     private config: AgentConfig,
-    readonly docker: Docker,
-    private readonly nginxFor?: (service: ServiceConfig) => NginxController,
+    /** The adapters of a service: agent/compose.ts on a server, fakes in tests. */
+    private readonly compose: (config: AgentConfig, name: string) => ServicePorts,
+    /** Whether the runtime answers (health endpoint). */
+    readonly ping: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   get agentConfig(): AgentConfig {
@@ -58,8 +46,8 @@ export class Engine {
     this.config = config;
   }
 
-  service(name: string): ServiceContext {
-    return serviceContext(this.config, this.docker, name, this.nginxFor);
+  service(name: string): ServicePorts {
+    return this.compose(this.config, name);
   }
 
   /** Validates and opens the deploy's log; the returned promise resolves with the one result. */
@@ -134,7 +122,7 @@ export class Engine {
       timeoutMs: ctx.config.lock_timeout,
     });
     try {
-      await reconcileService(this.docker, ctx, new StepLogger(sink).at("reconcile"));
+      await reconcileService(ctx, new StepLogger(sink).at("reconcile"));
     } finally {
       await lock.release();
     }
@@ -147,17 +135,11 @@ export class Engine {
   }
 
   private notify(call: (observer: DeployObserver) => void): void {
-    for (const observer of this.observers) {
-      try {
-        call(observer);
-      } catch {
-        // Watching a deploy must never break it.
-      }
-    }
+    notifyAll(this.observers, call);
   }
 
   private async start(
-    ctx: ServiceContext,
+    ctx: ServicePorts,
     kind: "deploy" | "rollback",
     image: () => string,
     options: DeployOptions,
@@ -189,12 +171,11 @@ export class Engine {
     if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
     const info: DeployInfo = { deployId, service: ctx.name, kind, image: image(), by: options.by ?? {} };
     this.notify((o) => o.started?.(info));
-    const done = runRelease(
-      this.config,
-      this.docker,
+    const done = runReleasePlan(
       ctx,
       { deployId, kind, image: info.image, by: info.by, signal: options.signal },
       (event) => log.append(event),
+      { stateDir: this.config.state_dir },
     )
       .catch((error: unknown): DeployResult => {
         const failure = asGreenlightError(error);
@@ -217,14 +198,4 @@ export class Engine {
       });
     return { log, done };
   }
-}
-
-async function follow(log: DeployLog, done: Promise<DeployResult>, sink?: EventSink): Promise<DeployResult> {
-  if (sink) {
-    for (const event of log.events) sink(event);
-    log.subscribe((entry) => {
-      if (entry.type === "event") sink(entry.event);
-    });
-  }
-  return done;
 }

@@ -1,25 +1,21 @@
-import type Docker from "dockerode";
 import { asGreenlightError } from "../../shared/errors.js";
-import { inspectRunning, listColours, removeContainer, type ColourContainer } from "../docker/containers.js";
 import { markLive } from "../state/releases.js";
 import { drainConnections } from "./drain.js";
-import type { ServiceContext } from "./service.js";
+import type { InstanceSummary, ServicePorts } from "./ports.js";
 import type { StepLogger } from "./step-logger.js";
 
 /**
- * Brings Docker, the traffic switch and the state file back into agreement after a crash at any step, without
- * ever breaking traffic: the colour the switch serves stays (or, if it is gone, the state's colour takes over);
- * a switch that lost its rule or points at an old address is re-pointed; leftovers of an interrupted deploy are
- * drained and removed; interrupted releases are recorded as such.
+ * Brings the runtime, the traffic switch and the state file back into agreement after a crash at any step,
+ * without ever breaking traffic: the colour the switch serves stays (or, if it is gone, the state's colour takes
+ * over); a switch that lost its rule or points at an old address is re-pointed; leftovers of an interrupted
+ * deploy are drained and removed; interrupted releases are recorded as such. It works from facts (what runs,
+ * what the switch holds), so it needs no record of which step a crash interrupted.
  */
-export async function reconcileService(docker: Docker, ctx: ServiceContext, log: StepLogger): Promise<void> {
-  const state = await ctx.store.read();
-  const containers = await listColours(docker, ctx.unit);
-  const current = await ctx.traffic.current();
-  const runningOf = async (colour: string) => {
-    const found = containers.find((c) => c.colour === colour && c.running);
-    return found ? inspectRunning(docker, found.id, ctx.config.network) : undefined;
-  };
+export async function reconcileService(ports: ServicePorts, log: StepLogger): Promise<void> {
+  const { runtime, traffic, store } = ports;
+  const state = await store.read();
+  const instances = await runtime.list();
+  const current = await traffic.current();
 
   // The switch names another release than the state: a crash between switching and recording. Keep what the
   // switch names if that colour runs (it may already serve), else go back to the state's colour.
@@ -29,59 +25,66 @@ export async function reconcileService(docker: Docker, ctx: ServiceContext, log:
     ...(live ? [live] : []),
   ];
   for (const candidate of candidates) {
-    const running = await runningOf(candidate.colour);
+    const running = instances.some((i) => i.colour === candidate.colour && i.running)
+      ? await runtime.find(candidate.colour)
+      : undefined;
     if (!running) continue;
-    const address = `${running.ip}:${ctx.config.port}`;
     const agrees = current?.colour === candidate.colour && current.release === candidate.release;
     const stateAgrees = live?.colour === candidate.colour && live.release === candidate.release;
-    if (!agrees || current?.address !== address || (ctx.traffic.mode === "reload" && !stateAgrees)) {
+    if (!agrees || current?.address !== running.address || (traffic.mode === "reload" && !stateAgrees)) {
       log.warn(
         `switch and state disagree after an interruption; sending new requests to ${candidate.colour}`,
       );
-      await ctx.traffic.switchTo({ ...candidate, address, gateway: running.gateway }, log);
+      await traffic.switchTo({ ...candidate, address: running.address, gateway: running.gateway }, log);
     }
-    if (!stateAgrees) {
-      await ctx.store.update((s) => markLive(s, { colour: candidate.colour, release: candidate.release }));
-    }
+    if (!stateAgrees) await store.update((s) => markLive(s, candidate));
     live = candidate;
     break;
   }
 
-  await recordInterrupted(ctx, log);
+  await recordInterrupted(ports, log);
   // A fence stands until no flow is bound to its address; a crash may have left one whose flows are gone.
-  await ctx.traffic.tidyFences();
-  for (const container of containers) {
-    if (live && container.colour === live.colour) {
-      if (!container.running) await restart(docker, container, log);
+  await traffic.tidyFences();
+  for (const instance of instances) {
+    if (live && instance.colour === live.colour) {
+      if (!instance.running) await restart(ports, instance, log);
       continue;
     }
-    // Not the live colour: a leftover of an interrupted deploy. It may still finish requests from before a switch.
-    const running = container.running
-      ? await inspectRunning(docker, container.id, ctx.config.network)
-      : undefined;
-    if (running) {
-      await drainConnections(running.pid, ctx.config.port, ctx.config.drain, (open) =>
-        log.info(`${open} request(s) still in flight on leftover ${container.name}`),
-      );
-    }
-    await removeContainer(docker, container.id, ctx.config.stop_grace);
-    if (running) await ctx.traffic.retire(`${running.ip}:${ctx.config.port}`);
-    log.info(`removed leftover ${container.name}`);
+    await removeLeftover(ports, instance, log);
   }
 }
 
-async function restart(docker: Docker, container: ColourContainer, log: StepLogger): Promise<void> {
-  log.warn(`${container.name} serves traffic but is not running; starting it`);
-  await docker
-    .getContainer(container.id)
-    .start()
-    .catch((e: unknown) => log.error(`could not start ${container.name}: ${asGreenlightError(e).message}`));
+/** Not the live colour: a leftover of an interrupted deploy. It may still finish requests from before a switch. */
+async function removeLeftover(
+  ports: ServicePorts,
+  instance: InstanceSummary,
+  log: StepLogger,
+): Promise<void> {
+  const { runtime, traffic, config } = ports;
+  const running = instance.running ? await runtime.find(instance.colour) : undefined;
+  if (running) {
+    await drainConnections(
+      () => runtime.openConnections(running),
+      config.drain,
+      (open) => log.info(`${open} request(s) still in flight on leftover ${instance.name}`),
+    );
+  }
+  await runtime.remove(instance.id, config.stop_grace);
+  if (running) await traffic.retire(running.address);
+  log.info(`removed leftover ${instance.name}`);
 }
 
-async function recordInterrupted(ctx: ServiceContext, log: StepLogger): Promise<void> {
-  const interrupted = (await ctx.store.read()).records.filter((r) => r.status === "in_progress");
+async function restart(ports: ServicePorts, instance: InstanceSummary, log: StepLogger): Promise<void> {
+  log.warn(`${instance.name} serves traffic but is not running; starting it`);
+  await ports.runtime
+    .restart(instance.id)
+    .catch((e: unknown) => log.error(`could not start ${instance.name}: ${asGreenlightError(e).message}`));
+}
+
+async function recordInterrupted(ports: ServicePorts, log: StepLogger): Promise<void> {
+  const interrupted = (await ports.store.read()).records.filter((r) => r.status === "in_progress");
   if (interrupted.length === 0) return;
-  await ctx.store.update((s) => {
+  await ports.store.update((s) => {
     for (const r of s.records) {
       if (r.status !== "in_progress") continue;
       r.status = "interrupted";

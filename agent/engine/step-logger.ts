@@ -7,7 +7,7 @@ export type EventSink = (event: EventInput) => void;
 export class StepLogger {
   step: Step = "queue";
 
-  constructor(private readonly sink: EventSink) {}
+  constructor(readonly sink: EventSink) {}
 
   at(step: Step): this {
     this.step = step;

@@ -15,7 +15,8 @@ import {
   type Fence,
 } from "./iptables.js";
 import { applyUpstream, type UpstreamSite } from "./reload-switch.js";
-import type { Colour, SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "./traffic-switch.js";
+import type { Colour } from "../../shared/events.js";
+import type { SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "../engine/ports.js";
 import { readFile } from "node:fs/promises";
 
 export interface NatOptions {

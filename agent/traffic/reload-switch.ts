@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { NginxController } from "../nginx/controller.js";
 import { readUpstreamMarker, renderUpstream } from "../nginx/upstream.js";
 import { applyNginxFile } from "../nginx/apply.js";
-import type { SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "./traffic-switch.js";
+import type { SwitchLogger, SwitchState, SwitchTarget, TrafficSwitch } from "../engine/ports.js";
 
 export interface UpstreamSite {
   service: string;

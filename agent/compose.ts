@@ -1,0 +1,65 @@
+import type Docker from "dockerode";
+import { GreenlightError } from "../shared/errors.js";
+import { findService, stablePort, type AgentConfig } from "./config-schema.js";
+import type { ServicePorts } from "./engine/ports.js";
+import { ContainerNginx, HostNginx } from "./nginx/controller.js";
+import { defaultUpstreamName } from "./nginx/upstream.js";
+import { NginxProxy } from "./proxy/nginx.js";
+import { DockerRuntime } from "./runtime/docker.js";
+import { HttpReadiness } from "./runtime/http-readiness.js";
+import { ReleaseStore } from "./state/releases.js";
+import { NatSwitch } from "./traffic/nat-switch.js";
+import { ReloadSwitch } from "./traffic/reload-switch.js";
+
+/**
+ * The one place that knows which adapters a service uses: its containers on this host's Docker, nginx in front
+ * (on the host or in a container), and a NAT rule or an nginx reload to move traffic.
+ */
+export function composeService(agent: AgentConfig, docker: Docker, name: string): ServicePorts {
+  const config = findService(agent, name);
+  if (!config) {
+    const known = Object.keys(agent.services).join(", ") || "none";
+    throw new GreenlightError(
+      "UNKNOWN_SERVICE",
+      `no service named "${name.slice(0, 64)}" on this agent (configured: ${known})`,
+    );
+  }
+  const nginx = config.nginx.container
+    ? new ContainerNginx(docker, config.nginx.container, config.nginx)
+    : new HostNginx(config.nginx);
+  const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
+  const unit = config.container_name ?? name;
+  const site = { service: unit, upstreamName, upstreamFile: config.nginx.upstream_file, nginx };
+  const runtime = new DockerRuntime(docker, agent, unit, config);
+  return {
+    name,
+    unit,
+    config,
+    store: new ReleaseStore(agent.state_dir, name, config.keep_releases),
+    runtime,
+    readiness: new HttpReadiness(runtime, config.health),
+    proxy: new NginxProxy(nginx, name, upstreamName, config),
+    traffic:
+      config.switch.mode === "nat"
+        ? new NatSwitch(site, {
+            port: stablePort(unit, config.switch.port),
+            iptables: config.switch.iptables,
+            conntrack: config.switch.conntrack,
+            nft: config.switch.nft,
+          })
+        : new ReloadSwitch(site),
+  };
+}
+
+/** How the engine reaches every service of an agent on this host. */
+export function composeAgent(docker: Docker): {
+  compose: (agent: AgentConfig, name: string) => ServicePorts;
+  ping: () => Promise<void>;
+} {
+  return {
+    compose: (agent, name) => composeService(agent, docker, name),
+    ping: async () => {
+      await docker.ping();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { Step } from "../../shared/events.js";
+import { asGreenlightError, type GreenlightError } from "../../shared/errors.js";
+import type { StepLogger } from "./step-logger.js";
+
+/**
+ * One step of a deploy: what it does, and what undoes it if a later step fails. A step that `commits` makes
+ * everything before it permanent: from there on a failure is reported, nothing is undone (the release is
+ * recorded live; the old colour may go).
+ */
+export interface PlanStep<Run> {
+  name: Step;
+  /** Skipped when false (verify without a verify config, drain on a first deploy). */
+  when?(run: Run): boolean;
+  run(run: Run): Promise<void>;
+  undo?(run: Run, error: GreenlightError): Promise<void>;
+  commits?: boolean;
+}
+
+export interface PlanOutcome {
+  /** The step that failed, when one did. */
+  failedAt?: Step;
+  error?: GreenlightError;
+  /** The steps that ran to their end, in order. */
+  completed: Step[];
+  /** Undo calls that failed themselves: left for reconcile. */
+  undoFailures: { step: Step; error: GreenlightError }[];
+}
+
+/**
+ * Runs the steps in order, timing each into `durations`. When one fails, the completed steps since the last
+ * commit are undone in reverse order; a failing undo is logged and the others still run.
+ */
+export async function runPlan<Run>(
+  steps: PlanStep<Run>[],
+  run: Run,
+  log: StepLogger,
+  durations: Partial<Record<Step, number>>,
+): Promise<PlanOutcome> {
+  const completed: Step[] = [];
+  let undoable: PlanStep<Run>[] = [];
+  for (const step of steps) {
+    if (step.when && !step.when(run)) continue;
+    log.at(step.name);
+    const started = Date.now();
+    try {
+      await step.run(run);
+    } catch (thrown) {
+      const error = asGreenlightError(thrown);
+      durations[step.name] = Date.now() - started;
+      log.error(error.message, { code: error.code });
+      return { failedAt: step.name, error, completed, undoFailures: await undo(undoable, run, error, log) };
+    }
+    durations[step.name] = Date.now() - started;
+    completed.push(step.name);
+    undoable = step.commits ? [] : [...undoable, step];
+  }
+  return { completed, undoFailures: [] };
+}
+
+async function undo<Run>(
+  steps: PlanStep<Run>[],
+  run: Run,
+  error: GreenlightError,
+  log: StepLogger,
+): Promise<PlanOutcome["undoFailures"]> {
+  const failures: PlanOutcome["undoFailures"] = [];
+  for (const step of [...steps].reverse()) {
+    if (!step.undo) continue;
+    log.at(step.name);
+    try {
+      await step.undo(run, error);
+    } catch (thrown) {
+      const failure = asGreenlightError(thrown);
+      log.error(`undoing ${step.name} failed: ${failure.message}; reconcile will finish it`);
+      failures.push({ step: step.name, error: failure });
+    }
+  }
+  return failures;
+}

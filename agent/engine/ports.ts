@@ -1,0 +1,120 @@
+import type { Colour } from "../../shared/events.js";
+import type { ServiceConfig } from "../config-schema.js";
+import type { ReleaseStore } from "../state/releases.js";
+import type { StepLogger } from "./step-logger.js";
+
+/**
+ * What the deploy engine needs from the world, and nothing of how: a Runtime runs the service's instances (Docker
+ * today, Swarm next), a Proxy fronts them (nginx today), a TrafficSwitch moves new requests between colours (a
+ * kernel NAT rule or an nginx reload), Readiness says when an instance may take traffic. The engine imports only
+ * these; agent/compose.ts is the one place that picks adapters for a service.
+ */
+
+/** One running instance of a colour. */
+export interface Instance {
+  id: string;
+  /** `ip:port` where it serves, on the service's network. */
+  address: string;
+  /** The host's own address on that network (NAT mode's stable address). */
+  gateway: string;
+}
+
+export interface InstanceSummary {
+  id: string;
+  name: string;
+  colour: Colour;
+  running: boolean;
+}
+
+/** A container's output line as read: at most a few KiB of it, and how many bytes more it had. */
+export type OutputLine = (line: Buffer, cutBytes: number, stream: "stdout" | "stderr") => void;
+
+export interface Runtime {
+  /** What the instances of a colour are called (logs, messages). */
+  nameOf(colour: Colour): string;
+  pull(image: string, onProgress: (line: string) => void): Promise<{ digest: string; pinned: string }>;
+  start(spec: { colour: Colour; release: string; deployId: string; image: string }): Promise<Instance>;
+  /** The running instance of a colour, if any. */
+  find(colour: Colour): Promise<Instance | undefined>;
+  list(): Promise<InstanceSummary[]>;
+  exitState(id: string): Promise<{ running: boolean; exitCode: number | null }>;
+  followOutput(id: string, onLine: OutputLine): Promise<() => void>;
+  lastOutput(idOrName: string, lines: number, onLine: OutputLine): Promise<void>;
+  /** Restart it if it dies or the host reboots: set before it serves. */
+  keepRunning(id: string): Promise<void>;
+  /** Requests in flight on it (established connections on its side). Throws once it is gone. */
+  openConnections(instance: Instance): Promise<number>;
+  /** Stops it with its signal and grace, then removes it. */
+  stop(id: string): Promise<void>;
+  /** Stops it (a short grace unless given) and removes it; false when there was nothing to remove. */
+  remove(idOrName: string, graceMs?: number): Promise<boolean>;
+  restart(id: string): Promise<void>;
+}
+
+export interface Readiness {
+  /** Resolves once `instance` may take traffic; throws HEALTH_TIMEOUT / CONTAINER_EXITED. */
+  wait(
+    instance: Instance,
+    log: StepLogger,
+    signal?: AbortSignal,
+  ): Promise<{ attempts: number; elapsedMs: number }>;
+}
+
+export interface Proxy {
+  /** Before the switch (when an upstream exists) or after a first switch: the site's own config. */
+  prepare(log: StepLogger): Promise<void>;
+  /** Whether the proxy already has the service's upstream (a first deploy has none yet). */
+  hasUpstream(): Promise<boolean>;
+  /** One request through the proxy to the service; throws VERIFY_FAILED. Undefined: nothing to verify. */
+  verify?(signal?: AbortSignal): Promise<string>;
+}
+
+export interface SwitchTarget {
+  colour: Colour;
+  release: string;
+  /** `ip:port` of the colour on its network. */
+  address: string;
+  /** The network's gateway: the host's own address on the colour's network (NAT mode's stable address). */
+  gateway: string;
+}
+
+export interface SwitchState {
+  colour: Colour;
+  release: string;
+  address: string;
+}
+
+export interface SwitchLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * Moves new requests from one colour to the other. In-flight requests finish where they started; the engine
+ * drains them afterwards. `current()` reads what the switch itself holds (file or kernel rule), the ground truth
+ * for reconciling after a crash.
+ */
+export interface TrafficSwitch {
+  readonly mode: "reload" | "nat";
+  current(): Promise<SwitchState | undefined>;
+  switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }>;
+  /** Called once the old colour is stopped: forget what points at it and can no longer finish. */
+  retire(oldAddress: string): Promise<void>;
+  /** Lifts fences that no longer turn anything away; run by reconcile. */
+  tidyFences(): Promise<void>;
+}
+
+/** Everything the engine needs to act on one configured service. */
+export interface ServicePorts {
+  name: string;
+  /** What the runtime and the kernel know the service by. */
+  unit: string;
+  config: ServiceConfig;
+  store: ReleaseStore;
+  runtime: Runtime;
+  readiness: Readiness;
+  proxy: Proxy;
+  traffic: TrafficSwitch;
+}

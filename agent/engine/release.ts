@@ -1,0 +1,131 @@
+import type { Colour, DeployResult, Durations } from "../../shared/events.js";
+import { beginRelease } from "./begin.js";
+import { assertImageAllowed, type ReleaseRequest } from "./request.js";
+import { formatDuration } from "../../shared/duration.js";
+import { ContainerOutput } from "./container-output.js";
+import { acquireServiceLock } from "./lock.js";
+import { runPlan, type PlanStep } from "./plan.js";
+import type { Instance, ServicePorts } from "./ports.js";
+import { StepLogger, type EventSink } from "./step-logger.js";
+import { drain } from "./steps/drain.js";
+import { health } from "./steps/health.js";
+import { pull } from "./steps/pull.js";
+import { record } from "./steps/record.js";
+import { start } from "./steps/start.js";
+import { stop } from "./steps/stop.js";
+import { switchTraffic } from "./steps/switch.js";
+import { verify } from "./steps/verify.js";
+
+/** What the steps of one release share: its ports, what it decided, and what it started. */
+export interface ReleaseRun {
+  ports: ServicePorts;
+  request: ReleaseRequest;
+  log: StepLogger;
+  output: ContainerOutput;
+  releaseId: string;
+  colour: Colour;
+  /** What served when the release began, and its running instance. */
+  live?: { colour: Colour; release: string };
+  previous?: Instance;
+  pulling: Promise<{ digest: string; pinned: string }>;
+  pulled?: { digest: string; pinned: string };
+  fresh?: Instance;
+  stopOutput?: () => void;
+  outputSeen?: boolean;
+  hadUpstream?: boolean;
+  drainTail?: number;
+}
+
+/** The deploy, in order. Every step before `record` is undone when a later one fails. */
+export const RELEASE_PLAN: PlanStep<ReleaseRun>[] = [
+  pull,
+  start,
+  health,
+  switchTraffic,
+  verify,
+  record,
+  drain,
+  stop,
+];
+
+export interface ReleaseOptions {
+  stateDir: string;
+  /** Where service locks live; a test may keep them elsewhere. */
+  plan?: PlanStep<ReleaseRun>[];
+}
+
+/**
+ * One release of one service under its lock: the pull starts while the agent reconciles, the release is
+ * recorded in progress, then the plan runs; the result says how it ended, and the history agrees.
+ */
+export async function runReleasePlan(
+  ports: ServicePorts,
+  request: ReleaseRequest,
+  sink: EventSink,
+  options: ReleaseOptions,
+): Promise<DeployResult> {
+  const log = new StepLogger(sink);
+  const started = Date.now();
+  const durations: Durations = { total: 0 };
+  const base = { deployId: request.deployId, service: ports.name, image: request.image };
+  assertImageAllowed(ports, request.image);
+  log.at("queue").info(`${request.kind} ${request.image} to ${ports.name} (${request.deployId})`);
+  const queued = Date.now();
+  const lock = await acquireServiceLock(options.stateDir, ports.name, request.deployId, {
+    timeoutMs: ports.config.lock_timeout,
+    signal: request.signal,
+    onWait: (owner) => log.info(`waiting for deploy ${owner.deployId} of ${ports.name} to finish`),
+  });
+  durations.queue = Date.now() - queued;
+  const output = new ContainerOutput({
+    line: (text, stream) => log.container(text, stream),
+    note: (message) => log.info(message),
+  });
+  let run: ReleaseRun | undefined;
+  try {
+    run = await beginRelease(ports, request, log, output, durations);
+    const outcome = await runPlan(options.plan ?? RELEASE_PLAN, run, log, durations);
+    run.stopOutput?.();
+    output.close();
+    if (run.drainTail !== undefined) durations.drainTail = run.drainTail;
+    durations.total = Date.now() - started;
+    const error = outcome.error;
+    await ports.store
+      .update((s) => {
+        const entry = s.records.find((r) => r.id === run?.releaseId);
+        if (!entry) return;
+        entry.finishedAt = new Date().toISOString();
+        entry.durations = durations;
+        if (error && entry.status === "in_progress") {
+          entry.status = "failed";
+          entry.error = { code: error.code, message: error.message, step: outcome.failedAt ?? "queue" };
+        }
+      })
+      // A full disk must not turn an outcome into no outcome: the next reconcile records it as interrupted.
+      .catch((e: unknown) => log.warn(`could not record how release ${run?.releaseId} ended: ${String(e)}`));
+    if (error) {
+      return {
+        ...base,
+        status: "failed",
+        release: run.releaseId,
+        ...(run.pulled ? { digest: run.pulled.digest } : {}),
+        durations,
+        error: { code: error.code, message: error.message, step: outcome.failedAt ?? "queue" },
+      };
+    }
+    log.at("record").info(`release ${run.releaseId} is live (${formatDuration(durations.total)})`);
+    return {
+      ...base,
+      status: "succeeded",
+      release: run.releaseId,
+      ...(run.pulled ? { digest: run.pulled.digest } : {}),
+      colour: run.colour,
+      ...(run.live ? { previousRelease: run.live.release } : {}),
+      durations,
+    };
+  } finally {
+    run?.stopOutput?.();
+    output.close();
+    await lock.release();
+  }
+}

@@ -1,0 +1,21 @@
+import { formatDuration } from "../../../shared/duration.js";
+import type { PlanStep } from "../plan.js";
+import type { ReleaseRun } from "../release.js";
+
+/** The drained old colour stops with its signal and grace; its address is retired while it is removed. */
+export const stop: PlanStep<ReleaseRun> = {
+  name: "stop",
+  when: (run) => Boolean(run.previous),
+  async run(run) {
+    const previous = run.previous;
+    const live = run.live;
+    if (!previous || !live) return;
+    const { runtime, traffic, config } = run.ports;
+    const name = runtime.nameOf(live.colour);
+    run.log.info(`stopping ${name} (${config.stop_signal}, grace ${formatDuration(config.stop_grace)})`);
+    await runtime.stop(previous.id);
+    // A stopped container has left the network: its address can be retired while it is removed.
+    await Promise.all([runtime.remove(previous.id, 0), traffic.retire(previous.address)]);
+    run.log.info(`stopped and removed ${name}`);
+  },
+};

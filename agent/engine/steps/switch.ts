@@ -1,0 +1,49 @@
+import { drainConnections } from "../drain.js";
+import type { PlanStep } from "../plan.js";
+import type { ReleaseRun } from "../release.js";
+
+/**
+ * New requests go to the new colour. Undone by sending them back to the old colour, which still runs until the
+ * release is recorded, then letting the new colour's few requests finish before it goes.
+ */
+export const switchTraffic: PlanStep<ReleaseRun> = {
+  name: "switch",
+  async run(run) {
+    const { runtime, traffic, proxy } = run.ports;
+    const fresh = run.fresh;
+    if (!fresh) throw new Error("switch before start");
+    // Before the switch: once traffic is on the new colour, nothing but the record may fail.
+    await runtime.keepRunning(fresh.id);
+    // The server block proxies to the upstream: before the switch when that exists (a bad block then fails the
+    // deploy before traffic moves), after it on a first deploy.
+    run.hadUpstream = await proxy.hasUpstream();
+    if (run.hadUpstream) await proxy.prepare(run.log);
+    const target = {
+      colour: run.colour,
+      release: run.releaseId,
+      address: fresh.address,
+      gateway: fresh.gateway,
+    };
+    const { confirmMs } = await traffic.switchTo(target, run.log);
+    run.log.info(
+      `new requests go to ${run.colour} (release ${run.releaseId}); switch (${traffic.mode}) confirmed in ${confirmMs}ms`,
+    );
+  },
+  async undo(run) {
+    const { live, previous, fresh } = run;
+    if (!live || !previous || !fresh) return;
+    const { traffic, runtime } = run.ports;
+    run.log.warn(`switching back to ${live.colour} (release ${live.release}), which still runs`);
+    await traffic.switchTo({ ...live, address: previous.address, gateway: previous.gateway }, run.log);
+    // The new colour served for a moment: its requests finish before it goes.
+    run.stopOutput?.();
+    await drainConnections(
+      () => runtime.openConnections(fresh),
+      run.ports.config.drain,
+      () => undefined,
+    );
+    await runtime.remove(fresh.id, run.ports.config.stop_grace);
+    await traffic.retire(fresh.address);
+    run.log.info(`release ${live.release} serves again; removed ${runtime.nameOf(run.colour)}`);
+  },
+};

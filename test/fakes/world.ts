@@ -1,0 +1,195 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Colour } from "../../shared/events.js";
+import { GreenlightError } from "../../shared/errors.js";
+import { parseConfig } from "../../agent/config.js";
+import type { AgentConfig } from "../../agent/config-schema.js";
+import type {
+  Instance,
+  InstanceSummary,
+  OutputLine,
+  Proxy,
+  Readiness,
+  Runtime,
+  ServicePorts,
+  SwitchState,
+  SwitchTarget,
+  TrafficSwitch,
+} from "../../agent/engine/ports.js";
+import { ReleaseStore, type ServiceState } from "../../agent/state/releases.js";
+
+/**
+ * A service's whole world in memory: instances, the switch, the proxy, readiness. Every call is recorded as a
+ * line ("runtime.start green", "switch.to blue"), and the call named in `failAt` throws, so a test can fail any
+ * step and read what the engine did about it.
+ */
+export class FakeWorld {
+  readonly calls: string[] = [];
+  failAt: string | undefined;
+  readonly instances = new Map<string, { colour: Colour; running: boolean; address: string }>();
+  current: SwitchState | undefined;
+  private next = 1;
+
+  call(name: string): void {
+    this.calls.push(name);
+    if (this.failAt === name) throw new GreenlightError("INTERNAL", `${name} failed (as the test asked)`);
+  }
+
+  running(): Colour[] {
+    return [...this.instances.values()]
+      .filter((i) => i.running)
+      .map((i) => i.colour)
+      .sort();
+  }
+
+  newInstance(colour: Colour): Instance {
+    const id = `c${this.next++}`;
+    const address = `10.0.0.${this.next}:8080`;
+    this.instances.set(id, { colour, running: true, address });
+    return { id, address, gateway: "10.0.0.1" };
+  }
+}
+
+class FakeRuntime implements Runtime {
+  constructor(private readonly world: FakeWorld) {}
+  nameOf(colour: Colour): string {
+    return `web-${colour}`;
+  }
+  async pull(image: string) {
+    this.world.call("runtime.pull");
+    return { digest: `sha256:${"d".repeat(64)}`, pinned: `${image.split(":")[0]}@sha256:${"d".repeat(64)}` };
+  }
+  async start(spec: { colour: Colour }) {
+    this.world.call(`runtime.start ${spec.colour}`);
+    for (const [id, i] of this.world.instances) if (i.colour === spec.colour) this.world.instances.delete(id);
+    return this.world.newInstance(spec.colour);
+  }
+  async find(colour: Colour) {
+    for (const [id, i] of this.world.instances)
+      if (i.colour === colour && i.running) return { id, address: i.address, gateway: "10.0.0.1" };
+    return undefined;
+  }
+  async list(): Promise<InstanceSummary[]> {
+    return [...this.world.instances].map(([id, i]) => ({ id, name: this.nameOf(i.colour), ...i }));
+  }
+  async exitState(id: string) {
+    return { running: this.world.instances.get(id)?.running ?? false, exitCode: null };
+  }
+  async followOutput(_id: string, onLine: OutputLine) {
+    onLine(Buffer.from("app: listening"), 0, "stdout");
+    return () => undefined;
+  }
+  async lastOutput() {}
+  async keepRunning(id: string) {
+    this.world.call(`runtime.keepRunning ${this.world.instances.get(id)?.colour}`);
+  }
+  async openConnections() {
+    return 0;
+  }
+  async stop(id: string) {
+    const instance = this.world.instances.get(id);
+    this.world.call(`runtime.stop ${instance?.colour}`);
+    if (instance) instance.running = false;
+  }
+  async remove(idOrName: string) {
+    const id = [...this.world.instances].find(
+      ([id, i]) => id === idOrName || this.nameOf(i.colour) === idOrName,
+    )?.[0];
+    if (!id) return false;
+    this.world.call(`runtime.remove ${this.world.instances.get(id)?.colour}`);
+    this.world.instances.delete(id);
+    return true;
+  }
+  async restart(id: string) {
+    const instance = this.world.instances.get(id);
+    if (instance) instance.running = true;
+  }
+}
+
+class FakeSwitch implements TrafficSwitch {
+  readonly mode = "nat" as const;
+  constructor(private readonly world: FakeWorld) {}
+  async current() {
+    return this.world.current;
+  }
+  async switchTo(target: SwitchTarget) {
+    this.world.call(`switch.to ${target.colour}`);
+    this.world.current = { colour: target.colour, release: target.release, address: target.address };
+    return { confirmMs: 1 };
+  }
+  async retire(address: string) {
+    this.world.calls.push(`switch.retire ${address}`);
+  }
+  async tidyFences() {}
+}
+
+/** The real store on a temp dir, whose write that makes a release live can be made to fail (a full disk). */
+class FailableStore extends ReleaseStore {
+  constructor(
+    dir: string,
+    private readonly world: FakeWorld,
+  ) {
+    super(dir, "web", 10);
+  }
+  override async update(change: (state: ServiceState) => void): Promise<ServiceState> {
+    if (this.world.failAt === "store.markLive") {
+      const probe = await this.read();
+      const before = probe.live?.release;
+      change(probe);
+      if (probe.live?.release !== before) this.world.call("store.markLive");
+    }
+    return super.update(change);
+  }
+}
+
+export interface FakeService {
+  world: FakeWorld;
+  config: AgentConfig;
+  compose: (config: AgentConfig, name: string) => ServicePorts;
+}
+
+export async function fakeService(options: { verify?: boolean } = {}): Promise<FakeService> {
+  const dir = await mkdtemp(join(tmpdir(), "greenlight-fake-"));
+  const world = new FakeWorld();
+  const config = parseConfig(`id: fake
+state_dir: ${dir}
+services:
+  web:
+    image: registry.example/web
+    port: 8080
+    drain: 1s
+    nginx: { upstream_file: ${join(dir, "web.upstream.conf")} }
+${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}`);
+  const store = new FailableStore(dir, world);
+  const runtime = new FakeRuntime(world);
+  const readiness: Readiness = {
+    wait: async () => {
+      world.call("readiness.wait");
+      return { attempts: 1, elapsedMs: 1 };
+    },
+  };
+  const proxy: Proxy = {
+    prepare: async () => undefined,
+    hasUpstream: async () => true,
+    ...(options.verify
+      ? {
+          verify: async () => {
+            world.call("proxy.verify");
+            return "HTTP 200";
+          },
+        }
+      : {}),
+  };
+  const ports = (agent: AgentConfig): ServicePorts => ({
+    name: "web",
+    unit: "web",
+    config: agent.services.web ?? config.services.web!,
+    store,
+    runtime,
+    readiness,
+    proxy,
+    traffic: new FakeSwitch(world),
+  });
+  return { world, config, compose: (agent) => ports(agent) };
+}
