@@ -12,6 +12,8 @@ export interface LoadStream {
   /** Milliseconds each connection waits between requests (keeps keep-alive connections idle between them). */
   pauseMs?: number;
   timeoutSeconds?: number;
+  /** Each request on a connection of its own (`Connection: close`): no request is ever sent on a reused one. */
+  closeEach?: boolean;
 }
 
 export interface StreamReport {
@@ -50,6 +52,7 @@ function setup(thread) table.insert(threads, thread) end
 function init(args) mismatches = 0 end
 ${stream.method === "POST" ? `wrk.method = "POST"\nwrk.body = body\nwrk.headers["Content-Type"] = "text/plain"` : ""}
 ${stream.pauseMs ? `function delay() return ${stream.pauseMs} end` : ""}
+${stream.closeEach ? `wrk.headers["Connection"] = "close"` : ""}
 function response(status, headers, resp)
   ${stream.method === "POST" ? `if status == 200 and resp ~= body then mismatches = mismatches + 1 end` : ""}
 end
