@@ -1,4 +1,5 @@
 import Docker from "dockerode";
+import { GreenlightError } from "../../shared/errors.js";
 import type { Readable, Writable } from "node:stream";
 
 /** The parts of docker-modem we use; its own typings are `any`. */
@@ -35,4 +36,17 @@ export function dockerMessage(error: unknown): string {
 
 export function dockerStatus(error: unknown): number | undefined {
   return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+/**
+ * The engine's socket did not answer (no dockerd, no socket, or no permission to it): one typed error that says
+ * what to check, instead of whichever step first tripped over it with a bare ECONNREFUSED.
+ */
+export function dockerUnavailable(error: unknown, socketPath: string): GreenlightError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== "ECONNREFUSED" && code !== "ENOENT" && code !== "EACCES") return undefined;
+  return new GreenlightError(
+    "DOCKER_UNAVAILABLE",
+    `the Docker engine at ${socketPath} does not answer (${code}): is dockerd running, and is the agent's user in the docker group?`,
+  );
 }

@@ -99,7 +99,11 @@ export async function pullImage(
       auth ? { authconfig: auth } : {},
       (error: unknown, stream?: NodeJS.ReadableStream) => {
         if (error || !stream) {
-          reject(classify(dockerMessage(error), target));
+          // The engine itself did not answer: not a registry problem; the caller says so in its own terms.
+          const socketError = ["ECONNREFUSED", "ENOENT", "EACCES"].includes(
+            (error as NodeJS.ErrnoException)?.code ?? "",
+          );
+          reject(socketError ? error : classify(dockerMessage(error), target));
           return;
         }
         let failure: GreenlightError | undefined;

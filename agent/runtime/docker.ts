@@ -4,6 +4,8 @@ import type { Colour } from "../../shared/events.js";
 import { registryOf } from "../../shared/names.js";
 import type { AgentConfig, ServiceConfig } from "../config-schema.js";
 import { countOpenConnections } from "../docker/connections.js";
+import { dockerUnavailable } from "../docker/client.js";
+import type { GreenlightError } from "../../shared/errors.js";
 import {
   containerName,
   exitState,
@@ -36,7 +38,10 @@ export class DockerRuntime implements Runtime {
   }
 
   async pull(image: string, onProgress: (line: string) => void): Promise<{ digest: string; pinned: string }> {
-    return pullImage(this.docker, image, await this.registryAuth(image), condensePullProgress(onProgress));
+    const auth = await this.registryAuth(image);
+    return pullImage(this.docker, image, auth, condensePullProgress(onProgress)).catch((error: unknown) => {
+      throw this.unavailable(error) ?? error;
+    });
   }
 
   async start(spec: { colour: Colour; release: string; deployId: string; image: string }): Promise<Instance> {
@@ -62,7 +67,9 @@ export class DockerRuntime implements Runtime {
   }
 
   list(): Promise<InstanceSummary[]> {
-    return listColours(this.docker, this.unit);
+    return listColours(this.docker, this.unit).catch((error: unknown) => {
+      throw this.unavailable(error) ?? error;
+    });
   }
 
   exitState(id: string): Promise<{ running: boolean; exitCode: number | null }> {
@@ -99,6 +106,11 @@ export class DockerRuntime implements Runtime {
 
   async restart(id: string): Promise<void> {
     await this.docker.getContainer(id).start();
+  }
+
+  private unavailable(error: unknown): GreenlightError | undefined {
+    const socket = (this.docker.modem as { socketPath?: unknown }).socketPath;
+    return dockerUnavailable(error, typeof socket === "string" ? socket : "the configured socket");
   }
 
   private instance(running: { id: string; ip: string; gateway: string; pid: number }): Instance {

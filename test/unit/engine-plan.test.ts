@@ -99,3 +99,22 @@ test("every step of a deploy is timed and each event names its step", async () =
   assert.ok(events.some((e) => e.step === "record" && /release 2 is live/.test(e.message)));
   assert.ok(events.some((e) => e.source === "container" && e.message === "app: listening"));
 });
+
+test("a Docker engine that does not answer is DOCKER_UNAVAILABLE, saying what to check", async () => {
+  const { composeService } = await import("../../agent/compose.js");
+  const { connectDocker } = await import("../../agent/docker/client.js");
+  const service = await fakeService();
+  const ports = composeService(service.config, connectDocker("/nonexistent/docker.sock"), "web");
+  await assert.rejects(
+    ports.runtime.pull("registry.example/web:v1", () => undefined),
+    (error: Error) => {
+      assert.equal((error as { code?: string }).code, "DOCKER_UNAVAILABLE");
+      assert.match(
+        error.message,
+        /\/nonexistent\/docker\.sock does not answer \(ENOENT\): is dockerd running/,
+      );
+      return true;
+    },
+  );
+  await assert.rejects(ports.runtime.list(), /DOCKER_UNAVAILABLE|does not answer/);
+});
