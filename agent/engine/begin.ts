@@ -4,7 +4,7 @@ import { otherColour } from "../state/releases.js";
 import type { ContainerOutput } from "./container-output.js";
 import type { ServicePorts } from "./ports.js";
 import { reconcileService } from "./reconcile.js";
-import type { ReleaseRun } from "./release.js";
+import type { ReleaseRun } from "./release-run.js";
 import type { ReleaseRequest } from "./request.js";
 import { StepLogger } from "./step-logger.js";
 

@@ -14,6 +14,8 @@ export interface PlanStep<Run> {
   run(run: Run): Promise<void>;
   undo?(run: Run, error: GreenlightError): Promise<void>;
   commits?: boolean;
+  /** The step times itself (the pull runs before the plan and is only awaited here). */
+  timedElsewhere?: boolean;
 }
 
 export interface PlanOutcome {
@@ -46,11 +48,11 @@ export async function runPlan<Run>(
       await step.run(run);
     } catch (thrown) {
       const error = asGreenlightError(thrown);
-      durations[step.name] = Date.now() - started;
+      if (!step.timedElsewhere) durations[step.name] = Date.now() - started;
       log.error(error.message, { code: error.code });
       return { failedAt: step.name, error, completed, undoFailures: await undo(undoable, run, error, log) };
     }
-    durations[step.name] = Date.now() - started;
+    if (!step.timedElsewhere) durations[step.name] = Date.now() - started;
     completed.push(step.name);
     undoable = step.commits ? [] : [...undoable, step];
   }

@@ -99,6 +99,8 @@ export interface SwitchLogger {
 export interface TrafficSwitch {
   readonly mode: "reload" | "nat";
   current(): Promise<SwitchState | undefined>;
+  /** Optional: what a switch to `target` needs that moves no traffic, done early (while the colour starts). */
+  prepare?(target: SwitchTarget, log: SwitchLogger): Promise<void>;
   switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }>;
   /** Called once the old colour is stopped: forget what points at it and can no longer finish. */
   retire(oldAddress: string): Promise<void>;

@@ -1,11 +1,12 @@
-import type { Colour, DeployResult, Durations } from "../../shared/events.js";
+import type { DeployResult, Durations } from "../../shared/events.js";
 import { beginRelease } from "./begin.js";
 import { assertImageAllowed, type ReleaseRequest } from "./request.js";
 import { formatDuration } from "../../shared/duration.js";
 import { ContainerOutput } from "./container-output.js";
 import { acquireServiceLock } from "./lock.js";
 import { runPlan, type PlanStep } from "./plan.js";
-import type { Instance, ServicePorts } from "./ports.js";
+import type { ReleaseRun } from "./release-run.js";
+import type { ServicePorts } from "./ports.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
 import { drain } from "./steps/drain.js";
 import { health } from "./steps/health.js";
@@ -15,26 +16,6 @@ import { start } from "./steps/start.js";
 import { stop } from "./steps/stop.js";
 import { switchTraffic } from "./steps/switch.js";
 import { verify } from "./steps/verify.js";
-
-/** What the steps of one release share: its ports, what it decided, and what it started. */
-export interface ReleaseRun {
-  ports: ServicePorts;
-  request: ReleaseRequest;
-  log: StepLogger;
-  output: ContainerOutput;
-  releaseId: string;
-  colour: Colour;
-  /** What served when the release began, and its running instance. */
-  live?: { colour: Colour; release: string };
-  previous?: Instance;
-  pulling: Promise<{ digest: string; pinned: string }>;
-  pulled?: { digest: string; pinned: string };
-  fresh?: Instance;
-  stopOutput?: () => void;
-  outputSeen?: boolean;
-  hadUpstream?: boolean;
-  drainTail?: number;
-}
 
 /** The deploy, in order. Every step before `record` is undone when a later one fails. */
 export const RELEASE_PLAN: PlanStep<ReleaseRun>[] = [

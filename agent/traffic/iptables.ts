@@ -43,6 +43,49 @@ export async function iptablesOrThrow(
   return result.output;
 }
 
+/**
+ * Several rule changes, in one or more tables, as one `iptables-restore --noflush` run: with the nft backend one
+ * transaction, so no moment sees some of them and not the others. Without the restore binary (an unusual
+ * install) they run one by one, in order.
+ */
+export async function iptablesTransaction(
+  binary: string,
+  changes: { table: "nat" | "filter"; args: string[] }[],
+): Promise<void> {
+  const script = ["nat", "filter"]
+    .map((table) => changes.filter((change) => change.table === table))
+    .filter((group) => group.length > 0)
+    .map((group) =>
+      [`*${group[0]?.table}`, ...group.map((change) => change.args.join(" ")), "COMMIT"].join("\n"),
+    )
+    .join("\n");
+  const result = await new Promise<IptablesResult & { missing: boolean }>((resolve) => {
+    const child = execFile(
+      `${binary}-restore`,
+      ["-w", "5", "--noflush"],
+      { timeout: 15_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 127) : 0;
+        const output = `${stdout}${stderr}`.trim() || (error?.message ?? "");
+        resolve({ code, output, missing: error?.code === "ENOENT" });
+      },
+    );
+    // A restore that exits before reading its input must not take the agent down with an EPIPE.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(`${script}\n`);
+  });
+  if (result.missing) {
+    for (const change of changes) await iptablesOrThrow(binary, change.args, change.table);
+    return;
+  }
+  if (result.code !== 0) {
+    throw new GreenlightError(
+      "SWITCH_FAILED",
+      `${binary}-restore failed: ${result.output} (NAT mode needs root or CAP_NET_ADMIN and iptables)`,
+    );
+  }
+}
+
 export interface DnatRule {
   destination: string;
   comment: string;

@@ -8,6 +8,7 @@ import {
   fenceRule,
   iptables,
   iptablesOrThrow,
+  iptablesTransaction,
   parseDnatRule,
   parseFence,
   ruleArguments,
@@ -37,11 +38,20 @@ export class NatSwitch implements TrafficSwitch {
   readonly mode = "nat";
   private readonly chain: string;
 
+  /** What `prepare` did for the next switch, and the chain as it read it. */
+  private prepared:
+    { address: string; stable: string; read: Promise<{ listing: string; fences: Fence[] }> } | undefined;
+
   constructor(
     private readonly site: UpstreamSite,
     private readonly options: NatOptions,
   ) {
     this.chain = serviceChain(site.service);
+  }
+
+  private async readChain(): Promise<string> {
+    const listing = await iptables(this.options.iptables, ["-S", this.chain]);
+    return listing.code === 0 ? listing.output : "";
   }
 
   async current(): Promise<SwitchState | undefined> {
@@ -53,17 +63,43 @@ export class NatSwitch implements TrafficSwitch {
     return { colour: match[1] as Colour, release: match[2], address: rule.destination };
   }
 
+  /**
+   * What a switch to `target` needs that moves no traffic and touches no flow: the chains and the closed-flow
+   * policy in place, the chain read. Run while the new colour starts; the service's lock keeps it true until the
+   * switch. The target's fences are lifted by the switch itself, not earlier: until then a flow still bound to
+   * that address must keep being turned away.
+   */
+  async prepare(target: SwitchTarget, log: SwitchLogger): Promise<void> {
+    const stable = `${target.gateway}:${this.options.port}`;
+    const prepared = (async () => {
+      const [listing, fences] = await Promise.all([this.ensureChains(stable), this.fences()]);
+      const closed = await forgetClosedFlows(this.options.nft, stable, this.chain);
+      if (!closed.ok) {
+        log.warn(
+          `could not make conntrack forget closed flows to ${stable} at once (${closed.reason}); install nftables: without it a connection that reuses a source port can, rarely, lose its answer while the old colour stops`,
+        );
+      }
+      return { listing, fences };
+    })();
+    this.prepared = { address: target.address, stable, read: prepared };
+    await prepared;
+  }
+
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
     const stable = `${target.gateway}:${this.options.port}`;
-    // A fence on the target (a switch back, or a new colour given a fenced address) would refuse its connections.
-    await this.removeFences((await this.fences()).filter((fence) => fence.address === target.address));
-    const listing = await this.ensureChains(stable);
-    const closed = await forgetClosedFlows(this.options.nft, stable, this.chain);
-    if (!closed.ok) {
-      log.warn(
-        `could not make conntrack forget closed flows to ${stable} at once (${closed.reason}); install nftables: without it a connection that reuses a source port can, rarely, lose its answer while the old colour stops`,
-      );
+    let ready = this.prepared;
+    if (ready?.address !== target.address || ready.stable !== stable) {
+      await this.prepare(target, log);
+      ready = this.prepared;
     }
+    this.prepared = undefined;
+    const { listing, fences } = await (ready?.read ??
+      Promise.all([this.readChain(), this.fences()]).then(([chain, listed]) => ({
+        listing: chain,
+        fences: listed,
+      })));
+    // A fence on the target (a switch back, or a new colour given a fenced address) would refuse its connections.
+    await this.removeFences(fences.filter((fence) => fence.address === target.address));
     const rule = [
       "-p",
       "tcp",
@@ -77,11 +113,19 @@ export class NatSwitch implements TrafficSwitch {
       target.address,
     ];
     const existing = parseDnatRule(listing);
+    // From the switch on no new connection belongs to the old colour. One that conntrack still binds to it (a
+    // source port reused from one of its finished flows) is reset at once, and nginx retries it on a fresh
+    // connection, instead of reaching a colour that the drain may already have found empty, or an address that
+    // is gone. The rule and its fence go in as one transaction: no moment has one without the other.
+    const fence =
+      existing && existing.destination !== target.address
+        ? fenceRule(this.site.service, existing.destination, stable)
+        : undefined;
     const switchStarted = Date.now();
-    await iptablesOrThrow(
-      this.options.iptables,
-      existing ? ["-R", this.chain, "1", ...rule] : ["-A", this.chain, ...rule],
-    );
+    await iptablesTransaction(this.options.iptables, [
+      { table: "nat", args: existing ? ["-R", this.chain, "1", ...rule] : ["-A", this.chain, ...rule] },
+      ...(fence ? [{ table: "filter" as const, args: ["-I", "OUTPUT", "1", ...fence] }] : []),
+    ]);
     const after = await this.current();
     if (after?.address !== target.address) {
       throw new GreenlightError(
@@ -91,16 +135,6 @@ export class NatSwitch implements TrafficSwitch {
     }
     const confirmMs = Date.now() - switchStarted;
     log.debug(`NAT ${stable} → ${target.address} (${target.colour})`);
-    if (existing && existing.destination !== target.address) {
-      // From here on no new connection belongs to the old colour. One that conntrack still binds to it (a source
-      // port reused from one of its finished flows) is reset at once, and nginx retries it on a fresh connection,
-      // instead of reaching a colour that the drain may already have found empty, or an address that is gone.
-      await iptablesOrThrow(
-        this.options.iptables,
-        ["-I", "OUTPUT", "1", ...fenceRule(this.site.service, existing.destination, stable)],
-        "filter",
-      );
-    }
     // nginx itself changes only when the stable address does: the first deploy, or a new network.
     const content = renderStableUpstream(this.site.service, this.site.upstreamName, stable);
     const onDisk = await readFile(this.site.upstreamFile, "utf8").catch(() => "");

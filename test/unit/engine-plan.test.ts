@@ -33,7 +33,7 @@ const MATRIX: {
   { failAt: "runtime.pull", step: "pull", undo: [] },
   { failAt: "runtime.start green", step: "start", undo: [] },
   { failAt: "readiness.wait", step: "health", undo: ["runtime.remove green"] },
-  { failAt: "runtime.keepRunning green", step: "switch", undo: ["runtime.remove green"] },
+  { failAt: "runtime.keepRunning green", step: "health", undo: ["runtime.remove green"] },
   { failAt: "switch.to green", step: "switch", undo: ["runtime.remove green"] },
   {
     failAt: "proxy.verify",

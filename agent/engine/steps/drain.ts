@@ -1,7 +1,7 @@
 import { formatDuration } from "../../../shared/duration.js";
 import { drainConnections } from "../drain.js";
 import type { PlanStep } from "../plan.js";
-import type { ReleaseRun } from "../release.js";
+import type { ReleaseRun } from "../release-run.js";
 
 /** The old colour finishes its in-flight requests: counted on facts (its open connections), up to a deadline. */
 export const drain: PlanStep<ReleaseRun> = {

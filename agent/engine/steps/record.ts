@@ -1,6 +1,6 @@
 import { markLive } from "../../state/releases.js";
 import type { PlanStep } from "../plan.js";
-import type { ReleaseRun } from "../release.js";
+import type { ReleaseRun } from "../release-run.js";
 
 /**
  * The new release is recorded live: the commit point. Before it, any failure switches back; after it, the old

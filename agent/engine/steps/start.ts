@@ -1,6 +1,6 @@
 import { asGreenlightError } from "../../../shared/errors.js";
 import type { PlanStep } from "../plan.js";
-import type { ReleaseRun } from "../release.js";
+import type { ReleaseRun } from "../release-run.js";
 
 /** The idle colour, started from the pinned image; its output is followed until it serves. */
 export const start: PlanStep<ReleaseRun> = {
@@ -20,6 +20,14 @@ export const start: PlanStep<ReleaseRun> = {
       container: fresh.id.slice(0, 12),
       address: fresh.address,
     });
+    // The switch's groundwork runs while the new colour gets ready; a failure there surfaces at the switch.
+    const target = {
+      colour: run.colour,
+      release: run.releaseId,
+      address: fresh.address,
+      gateway: fresh.gateway,
+    };
+    run.ports.traffic.prepare?.(target, run.log).catch(() => undefined);
     run.stopOutput = await runtime.followOutput(fresh.id, (line, cut, stream) => {
       run.outputSeen = true;
       run.output.line(line, cut, stream);

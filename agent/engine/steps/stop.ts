@@ -1,6 +1,6 @@
 import { formatDuration } from "../../../shared/duration.js";
 import type { PlanStep } from "../plan.js";
-import type { ReleaseRun } from "../release.js";
+import type { ReleaseRun } from "../release-run.js";
 
 /** The drained old colour stops with its signal and grace; its address is retired while it is removed. */
 export const stop: PlanStep<ReleaseRun> = {

@@ -1,6 +1,6 @@
 import { drainConnections } from "../drain.js";
 import type { PlanStep } from "../plan.js";
-import type { ReleaseRun } from "../release.js";
+import type { ReleaseRun } from "../release-run.js";
 
 /**
  * New requests go to the new colour. Undone by sending them back to the old colour, which still runs until the
@@ -9,11 +9,9 @@ import type { ReleaseRun } from "../release.js";
 export const switchTraffic: PlanStep<ReleaseRun> = {
   name: "switch",
   async run(run) {
-    const { runtime, traffic, proxy } = run.ports;
+    const { traffic, proxy } = run.ports;
     const fresh = run.fresh;
     if (!fresh) throw new Error("switch before start");
-    // Before the switch: once traffic is on the new colour, nothing but the record may fail.
-    await runtime.keepRunning(fresh.id);
     // The server block proxies to the upstream: before the switch when that exists (a bad block then fails the
     // deploy before traffic moves), after it on a first deploy.
     run.hadUpstream = await proxy.hasUpstream();

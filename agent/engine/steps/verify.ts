@@ -1,5 +1,5 @@
 import type { PlanStep } from "../plan.js";
-import type { ReleaseRun } from "../release.js";
+import type { ReleaseRun } from "../release-run.js";
 
 /** Optional: a request through the proxy itself proves the path users take reaches the new colour. */
 export const verify: PlanStep<ReleaseRun> = {

@@ -1,0 +1,25 @@
+import type { Colour } from "../../shared/events.js";
+import type { ContainerOutput } from "./container-output.js";
+import type { Instance, ServicePorts } from "./ports.js";
+import type { ReleaseRequest } from "./request.js";
+import type { StepLogger } from "./step-logger.js";
+
+/** What the steps of one release share: its ports, what it decided, and what it started. */
+export interface ReleaseRun {
+  ports: ServicePorts;
+  request: ReleaseRequest;
+  log: StepLogger;
+  output: ContainerOutput;
+  releaseId: string;
+  colour: Colour;
+  /** What served when the release began, and its running instance. */
+  live?: { colour: Colour; release: string };
+  previous?: Instance;
+  pulling: Promise<{ digest: string; pinned: string }>;
+  pulled?: { digest: string; pinned: string };
+  fresh?: Instance;
+  stopOutput?: () => void;
+  outputSeen?: boolean;
+  hadUpstream?: boolean;
+  drainTail?: number;
+}
