@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+
 import { after, before, test } from "node:test";
 import { runClient } from "../helpers/client.js";
 import { makeKeys, startDaemon, type Keys, type RunningAgent } from "../helpers/daemon.js";
 import { startLocalIssuer, type LocalIssuer } from "../helpers/oidc-issuer.js";
-import { ROOT, Site } from "../helpers/site.js";
+import { Site } from "../helpers/site.js";
+import { runBundledAction, type ActionRun } from "../helpers/action-run.js";
 import { useStack } from "../helpers/stack.js";
 
 const stack = useStack();
@@ -56,56 +55,24 @@ after(async () => {
   await site?.stop();
 });
 
-interface ActionRun {
-  code: number | null;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
-
-async function runAction(
+function runAction(
   inputs: Record<string, string>,
   extraEnv: Record<string, string> = {},
 ): Promise<ActionRun> {
-  const outputFile = join(site.dir, `output-${Date.now()}`);
-  const summaryFile = join(site.dir, `summary-${Date.now()}`);
-  await writeFile(outputFile, "");
-  await writeFile(summaryFile, "");
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    GITHUB_ACTIONS: "true",
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_API_URL: githubUrl,
-    GITHUB_SERVER_URL: "https://github.example",
-    GITHUB_REPOSITORY: "acme/shop",
-    GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
-    GITHUB_REF: "refs/heads/main",
-    GITHUB_ACTOR: "octocat",
-    GITHUB_RUN_ID: "1234",
-    ...extraEnv,
-  };
-  for (const [name, value] of Object.entries({
-    agents: agent.target,
-    service: site.service,
-    key: keys.privatePem,
-    ...inputs,
-  })) {
-    env[`INPUT_${name.toUpperCase()}`] = value;
-  }
-  const child = spawn(process.execPath, [join(ROOT, "dist", "action.js")], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  const outputs: Record<string, string> = {};
-  const raw = await readFile(outputFile, "utf8");
-  for (const match of raw.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm))
-    outputs[match[1] ?? ""] = match[3] ?? "";
-  return { code, stdout, outputs, summary: await readFile(summaryFile, "utf8") };
+  return runBundledAction(
+    site.dir,
+    { agents: agent.target, service: site.service, key: keys.privatePem, ...inputs },
+    {
+      GITHUB_API_URL: githubUrl,
+      GITHUB_SERVER_URL: "https://github.example",
+      GITHUB_REPOSITORY: "acme/shop",
+      GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
+      GITHUB_REF: "refs/heads/main",
+      GITHUB_ACTOR: "octocat",
+      GITHUB_RUN_ID: "1234",
+      ...extraEnv,
+    },
+  );
 }
 
 test("the bundled action deploys through a real agent: outputs, summary, groups, masks, deployment statuses", async () => {

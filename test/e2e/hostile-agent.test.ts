@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -9,7 +8,7 @@ import { runClient } from "../helpers/client.js";
 import { makeKeys, type Keys } from "../helpers/daemon.js";
 import { startFakeAgent, type FakeAgent, type FakeScript } from "../helpers/fake-agent.js";
 import { startLocalIssuer, type LocalIssuer } from "../helpers/oidc-issuer.js";
-import { ROOT } from "../helpers/site.js";
+import { runBundledAction } from "../helpers/action-run.js";
 
 // The client runs inside CI jobs that hold deploy credentials; whatever answers at an agent's URL is untrusted.
 let dir: string;
@@ -79,41 +78,13 @@ function hostileDeploy(result: Record<string, unknown>): FakeScript {
   };
 }
 
-interface ActionRun {
-  code: number | null;
-  stdout: string;
-  outputs: string;
-}
-
-/** The bundled action as the runner starts it: inputs in the environment, outputs to GITHUB_OUTPUT. */
-async function runAction(
-  inputs: Record<string, string>,
-  extra: Record<string, string> = {},
-): Promise<ActionRun> {
-  const outputFile = join(dir, `output-${Math.random()}`);
-  await writeFile(outputFile, "");
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    GITHUB_ACTIONS: "true",
-    GITHUB_OUTPUT: outputFile,
-    ...extra,
-  };
-  for (const [name, value] of Object.entries({
-    service: "web",
-    key: keys.privatePem,
-    image: "r.example/web:1",
-    ...inputs,
-  }))
-    env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = spawn(process.execPath, [join(ROOT, "dist", "action.js")], {
+/** The bundled action as the runner starts it, against whatever answers at the agents' URLs. */
+function runAction(inputs: Record<string, string>, env: Record<string, string> = {}) {
+  return runBundledAction(
+    dir,
+    { service: "web", key: keys.privatePem, image: "r.example/web:1", ...inputs },
     env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  return { code, stdout, outputs: await readFile(outputFile, "utf8") };
+  );
 }
 
 /** Workflow commands the runner would act on in `log`: V2 at a line start after white space, V1 anywhere. */
@@ -205,8 +176,8 @@ test("the action: a hostile agent's lines issue no workflow command and carry no
   );
   assert.equal(commands.filter((c) => c === "add-mask").length, 1, "only the key's mask");
   assert.doesNotMatch(run.stdout, UNSAFE);
-  assert.match(run.outputs, /^release<<.*\n3\n/m);
-  assert.doesNotMatch(run.outputs, /pwned/);
+  assert.equal(run.outputs.release, "3");
+  assert.doesNotMatch(run.outputFile, /pwned/);
 });
 
 test("the action: outputs that do not have their shape are refused, none is set, and the step fails", async () => {
@@ -216,8 +187,8 @@ test("the action: outputs that do not have their shape are refused, none is set,
     const run = await runAction({ agents: `web-1=${agent.url}` });
     assert.notEqual(run.code, 0);
     assert.match(run.stdout, /PROTOCOL_ERROR/);
-    assert.doesNotMatch(run.outputs, /^release</m);
-    assert.doesNotMatch(run.outputs, /curl|set-output/);
+    assert.equal(run.outputs.release, undefined);
+    assert.doesNotMatch(run.outputFile, /curl|set-output/);
   }
 });
 
