@@ -165,6 +165,11 @@ const ServiceConfig = z
     drain: duration.default(30_000),
     lock_timeout: duration.default(600_000),
     labels: z.record(z.string(), z.string()).default({}),
+    /**
+     * Run Docker's init as PID 1: it forwards the stop signal to the app, so an app that ignores SIGTERM as PID 1
+     * (no handler, as many images have) stops at once instead of after the whole stop_grace.
+     */
+    init: z.boolean().default(false),
     nginx: NginxConfig,
     switch: SwitchConfig.default({ iptables: "iptables", conntrack: "conntrack", nft: "nft" }),
   })

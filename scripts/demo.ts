@@ -24,12 +24,19 @@ say("starting a private registry and building the test app (v1, v2)");
 const registry = await startRegistry();
 const [v1, v2] = await Promise.all([
   buildTestApp(registry.host, { version: "v1" }),
-  buildTestApp(registry.host, { version: "v2", startDelay: 1 }),
+  // v2 prints what a hostile image might, a would-be CI command: the streamed log shows it inert.
+  buildTestApp(registry.host, {
+    version: "v2",
+    startDelay: 1,
+    say: "::error::a container cannot issue CI commands through greenlight",
+  }),
 ]);
 const site = await Site.start({ registry: registry.host, health: { interval: "250ms" } });
 const keys = await makeKeys(site.dir, "ci");
 const agent = await startDaemon(site, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }]);
-say(`agent ${agent.url}, nginx ${site.nginx.url}, service ${site.service}`);
+say(
+  `agent ${agent.target} (requests are signed only for that id), nginx ${site.nginx.url}, service ${site.service}`,
+);
 const env = {
   GREENLIGHT_AGENT: agent.target,
   GREENLIGHT_KEY: keys.privatePem,

@@ -28,6 +28,7 @@ export interface ColourSpec {
   stopSignal: string;
   stopGraceMs: number;
   labels: Record<string, string>;
+  init?: boolean;
 }
 
 export interface ColourContainer {
@@ -127,6 +128,7 @@ export async function startColour(docker: Docker, spec: ColourSpec): Promise<Run
         NetworkMode: spec.network,
         // No restart policy until it serves: a crash while starting must show as a crash, not a restart loop.
         RestartPolicy: { Name: "no" },
+        ...(spec.init ? { Init: true } : {}),
         ...(spec.memory ? { Memory: spec.memory } : {}),
         ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
       },

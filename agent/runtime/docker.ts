@@ -57,6 +57,7 @@ export class DockerRuntime implements Runtime {
       stopSignal: this.config.stop_signal,
       stopGraceMs: this.config.stop_grace,
       labels: this.config.labels,
+      init: this.config.init,
     });
     return this.instance(running);
   }
