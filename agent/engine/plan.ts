@@ -3,7 +3,8 @@ import { asGreenlightError, type GreenlightError } from "../../shared/errors.js"
 import type { StepLogger } from "./step-logger.js";
 
 /**
- * One step of a deploy: what it does, and what undoes it if a later step fails. A step that `commits` makes
+ * One step of a deploy: what it does, and what undoes it if it or a later step fails (so an undo must be safe
+ * after a partial run: a container that was never created, a switch that never moved). A step that `commits` makes
  * everything before it permanent: from there on a failure is reported, nothing is undone (the release is
  * recorded live; the old colour may go).
  */
@@ -29,8 +30,8 @@ export interface PlanOutcome {
 }
 
 /**
- * Runs the steps in order, timing each into `durations`. When one fails, the completed steps since the last
- * commit are undone in reverse order; a failing undo is logged and the others still run.
+ * Runs the steps in order, timing each into `durations`. When one fails, it and the completed steps since the
+ * last commit are undone in reverse order; a failing undo is logged and the others still run.
  */
 export async function runPlan<Run>(
   steps: PlanStep<Run>[],
@@ -50,7 +51,9 @@ export async function runPlan<Run>(
       const error = asGreenlightError(thrown);
       if (!step.timedElsewhere) durations[step.name] = Date.now() - started;
       log.error(error.message, { code: error.code });
-      return { failedAt: step.name, error, completed, undoFailures: await undo(undoable, run, error, log) };
+      // The failed step is undone too: it may have done part of its work (a container created, then exited).
+      const undoFailures = await undo([...undoable, step], run, error, log);
+      return { failedAt: step.name, error, completed, undoFailures };
     }
     if (!step.timedElsewhere) durations[step.name] = Date.now() - started;
     completed.push(step.name);

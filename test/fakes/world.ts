@@ -63,7 +63,10 @@ class FakeRuntime implements Runtime {
   async start(spec: { colour: Colour }) {
     this.world.call(`runtime.start ${spec.colour}`);
     for (const [id, i] of this.world.instances) if (i.colour === spec.colour) this.world.instances.delete(id);
-    return this.world.newInstance(spec.colour);
+    const instance = this.world.newInstance(spec.colour);
+    // Created, then found exited: the container exists and must still be removed.
+    this.world.call(`runtime.exited ${spec.colour}`);
+    return instance;
   }
   async find(colour: Colour) {
     for (const [id, i] of this.world.instances)

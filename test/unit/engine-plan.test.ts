@@ -32,9 +32,11 @@ const MATRIX: {
 }[] = [
   { failAt: "runtime.pull", step: "pull", undo: [] },
   { failAt: "runtime.start green", step: "start", undo: [] },
+  { failAt: "runtime.exited green", step: "start", undo: ["runtime.remove green"] },
   { failAt: "readiness.wait", step: "health", undo: ["runtime.remove green"] },
   { failAt: "runtime.keepRunning green", step: "health", undo: ["runtime.remove green"] },
-  { failAt: "switch.to green", step: "switch", undo: ["runtime.remove green"] },
+  // A switch that failed may have moved traffic: it is switched back to the old colour all the same.
+  { failAt: "switch.to green", step: "switch", undo: ["switch.to blue", "runtime.remove green"] },
   {
     failAt: "proxy.verify",
     step: "verify",
@@ -79,6 +81,7 @@ test("a deploy that fails nowhere: old colour drained, stopped and removed after
     [
       "runtime.pull",
       "runtime.start green",
+      "runtime.exited green",
       "readiness.wait",
       "runtime.keepRunning green",
       "switch.to green",
