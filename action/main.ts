@@ -1,20 +1,16 @@
 import * as core from "@actions/core";
-import { EXIT, GreenlightError, asGreenlightError, exitCodeFor } from "../shared/errors.js";
+import { EXIT, asGreenlightError, exitCodeFor } from "../shared/errors.js";
 import { formatDuration } from "../shared/duration.js";
-import { clientAuth } from "./auth.js";
-import { checkAgentUrl } from "./agent-url.js";
-import { ciMetadata } from "./ci-metadata.js";
-import { runCommand } from "./client.js";
-import { hostsOf, planFleet, runFleet, streamsAtOnce, type Host } from "./fleet.js";
-import { hostOutput, setOutputs } from "./outputs.js";
-import { formatFleet } from "./fleet-table.js";
-import { GitHubDeployment } from "./github-deployment.js";
-import { githubRenderer } from "./github-render.js";
-import { readActionInputs } from "./inputs.js";
-import { formatStatus, plainRenderer } from "./render.js";
-import { summaryMarkdown } from "./summary.js";
-import { lineWriter } from "./log-writer.js";
 import { neutralize } from "../shared/neutralize.js";
+import { GitHubDeployment } from "./ci/github-deployment.js";
+import { hostOutput, setOutputs } from "./ci/outputs.js";
+import { runClientCommand } from "./command.js";
+import { formatFleet } from "./fleet/fleet-table.js";
+import { readActionSettings } from "./options/from-action.js";
+import { githubRenderer } from "./render/github-render.js";
+import { lineWriter } from "./render/log-writer.js";
+import { formatStatus, plainRenderer } from "./render/render.js";
+import { summaryMarkdown } from "./render/summary.js";
 
 const write = lineWriter().text;
 
@@ -53,71 +49,43 @@ async function startDeployment(
 
 /** The GitHub Action: inputs → the command on every agent (rolling or parallel, fail-fast) → outputs. */
 async function main(): Promise<number> {
-  const inputs = readActionInputs((name) => core.getInput(name));
-  for (const line of (inputs.key ?? "").split("\n"))
+  const settings = await readActionSettings((name) => core.getInput(name));
+  for (const line of (settings.keyPem ?? "").split("\n"))
     if (line.trim() && !line.startsWith("-----")) core.setSecret(line.trim());
-  const auth = await clientAuth({
-    auth: inputs.auth,
-    ...(inputs.key ? { keyPem: inputs.key } : {}),
-    ...(inputs.audience ? { audience: inputs.audience } : {}),
-  });
-  if (inputs.agents.length > 1 && inputs.agentId) {
-    throw new GreenlightError(
-      "USAGE",
-      'input "agent-id" names one agent; with several, name each in "agents": web-1=wss://web-1.example.com:7350',
-    );
-  }
-  const hosts = hostsOf(inputs.agents.map((agent) => checkAgentUrl(agent, inputs.insecure, inputs.agentId)));
-  const plan = planFleet(inputs, hosts.length);
-  const fleet = hosts.length > 1;
-  const interleaved = streamsAtOnce(plan, hosts.length);
   const commands = {
     startGroup: (name: string) => core.startGroup(name),
     endGroup: () => core.endGroup(),
     warning: (message: string, title: string) => core.warning(message, { title }),
     error: (message: string, title: string) => core.error(message, { title }),
   };
-  const renderer = (host: Host) =>
-    interleaved ? plainRenderer(write, { prefix: host.name }) : githubRenderer(write, commands, host.name);
-  const options = (host: Host) => ({
-    url: host.url,
-    auth,
-    timeoutMs: inputs.timeoutMs,
-    ci: ciMetadata(),
-    agentId: host.agentId,
-    idFrom: host.idFrom,
-    ...(inputs.ca ? { ca: inputs.ca } : {}),
+  let deployment: GitHubDeployment | undefined;
+  const { hosts, fleet, report } = await runClientCommand(settings, {
+    renderer: (host, { prefix, interleaved }) =>
+      interleaved
+        ? plainRenderer(write, prefix ? { prefix } : {})
+        : githubRenderer(write, commands, host.name),
+    note: write,
+    status: (host, status, many) => write(`${many ? `${host.name}: ` : ""}${formatStatus(status)}`),
+    beforeChange: async () => {
+      if (settings.environment)
+        deployment = await startDeployment(
+          settings.environment,
+          settings.environmentUrl,
+          settings.githubToken,
+        );
+    },
   });
-  const args = {
-    cmd: inputs.command,
-    service: inputs.service,
-    ...(inputs.image ? { image: inputs.image } : {}),
-    ...(inputs.to ? { to: inputs.to } : {}),
-  };
-
-  if (inputs.command === "status") {
-    for (const host of hosts) {
-      const outcome = await runCommand(options(host), args, renderer(host));
-      if (outcome.kind === "status") write(`${fleet ? `${host.name}: ` : ""}${formatStatus(outcome.status)}`);
-    }
+  const command = settings.command;
+  if (command === "status") {
     setOutputs({ result: "succeeded" }, (name, value) => core.setOutput(name, value));
     return EXIT.ok;
   }
-
-  const deployment = inputs.environment
-    ? await startDeployment(inputs.environment, inputs.environmentUrl, inputs.githubToken)
-    : undefined;
-  const report = await runFleet(hosts, args, plan, {
-    renderer,
-    note: write,
-    run: (host, request, hostRenderer) => runCommand(options(host), request, hostRenderer),
-  });
   for (const host of report.hosts) {
     const failure = host.result?.error ?? host.error;
     if (host.status === "succeeded" || host.status === "not_started" || !failure) continue;
     const where = host.result?.error?.step ? ` at ${host.result.error.step}` : "";
     core.error(`${failure.code}${where}: ${neutralize(failure.message)}`, {
-      title: `greenlight ${inputs.command} failed on ${host.host}`,
+      title: `greenlight ${command} failed on ${host.host}`,
     });
   }
   if (fleet) write(formatFleet(report));
@@ -141,20 +109,20 @@ async function main(): Promise<number> {
     (name, value) => core.setOutput(name, value),
   );
   if (process.env.GITHUB_STEP_SUMMARY) {
-    const image = inputs.image ?? inputs.to ?? "previous release";
-    await core.summary.addRaw(summaryMarkdown(inputs.command, inputs.service, image, report)).write();
+    const image = settings.image ?? settings.to ?? "previous release";
+    await core.summary.addRaw(summaryMarkdown(command, settings.service ?? "", image, report)).write();
   }
   if (deployment) {
     const failed = report.hosts.find((h) => h.status !== "succeeded");
     const description =
       exit === EXIT.ok
-        ? `${inputs.image ?? "rollback"} live on ${hosts.length} host(s) in ${formatDuration(last?.durations.total ?? 0)}`
+        ? `${settings.image ?? "rollback"} live on ${hosts.length} host(s) in ${formatDuration(last?.durations.total ?? 0)}`
         : `failed on ${failed?.host ?? "?"}: ${failed?.result?.error?.code ?? failed?.error?.code ?? "error"}`;
     await deployment
       .report(exit === EXIT.ok ? "success" : "failure", description)
       .catch((error: Error) => core.warning(`could not update the GitHub deployment: ${error.message}`));
   }
-  if (exit !== EXIT.ok) core.setFailed(`greenlight ${inputs.command} did not succeed (exit ${exit})`);
+  if (exit !== EXIT.ok) core.setFailed(`greenlight ${command} did not succeed (exit ${exit})`);
   return exit;
 }
 

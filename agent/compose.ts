@@ -1,15 +1,15 @@
 import type Docker from "dockerode";
 import { GreenlightError } from "../shared/errors.js";
-import { findService, stablePort, type AgentConfig } from "./config-schema.js";
+import { findService, stablePort, type AgentConfig } from "./config/schema.js";
 import type { ServicePorts } from "./engine/ports.js";
-import { ContainerNginx, HostNginx } from "./nginx/controller.js";
-import { defaultUpstreamName } from "./nginx/upstream.js";
-import { NginxProxy } from "./proxy/nginx.js";
-import { DockerRuntime } from "./runtime/docker.js";
-import { HttpReadiness } from "./runtime/http-readiness.js";
+import { ContainerNginx, HostNginx } from "./proxy/nginx/controller.js";
+import { defaultUpstreamName } from "./proxy/nginx/upstream.js";
+import { NginxProxy } from "./proxy/nginx/proxy.js";
+import { DockerRuntime } from "./runtime/docker/runtime.js";
+import { HttpReadiness } from "./readiness/http.js";
 import { ReleaseStore } from "./state/releases.js";
-import { NatSwitch } from "./traffic/nat-switch.js";
-import { ReloadSwitch } from "./traffic/reload-switch.js";
+import { NatSwitch } from "./switch/nat/nat-switch.js";
+import { ReloadSwitch } from "./switch/reload/reload-switch.js";
 
 /**
  * The one place that knows which adapters a service uses: its containers on this host's Docker, nginx in front
@@ -29,7 +29,7 @@ export function composeService(agent: AgentConfig, docker: Docker, name: string)
     : new HostNginx(config.nginx);
   const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
   const unit = config.container_name ?? name;
-  const site = { service: unit, upstreamName, upstreamFile: config.nginx.upstream_file, nginx };
+  const proxy = new NginxProxy(nginx, { service: name, unit, upstreamName, config });
   const runtime = new DockerRuntime(docker, agent, unit, config);
   return {
     name,
@@ -38,16 +38,17 @@ export function composeService(agent: AgentConfig, docker: Docker, name: string)
     store: new ReleaseStore(agent.state_dir, name, config.keep_releases),
     runtime,
     readiness: new HttpReadiness(runtime, config.health),
-    proxy: new NginxProxy(nginx, name, upstreamName, config),
+    proxy,
     traffic:
       config.switch.mode === "nat"
-        ? new NatSwitch(site, {
+        ? new NatSwitch(proxy, {
+            unit,
             port: stablePort(unit, config.switch.port),
             iptables: config.switch.iptables,
             conntrack: config.switch.conntrack,
             nft: config.switch.nft,
           })
-        : new ReloadSwitch(site),
+        : new ReloadSwitch(proxy),
   };
 }
 

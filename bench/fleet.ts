@@ -7,7 +7,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { defaultUpstreamName, renderStableUpstream } from "../agent/nginx/upstream.js";
+import { defaultUpstreamName, renderStableUpstream } from "../agent/proxy/nginx/upstream.js";
 import { buildTestApp } from "../test/fixtures/test-app.js";
 import { makeKeys } from "../test/helpers/daemon.js";
 import { onJsonLines } from "../test/helpers/json-lines.js";

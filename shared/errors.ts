@@ -61,6 +61,8 @@ const codes = {
   NO_RELEASE_TO_ROLL_BACK: { exit: EXIT.deployFailed, close: 1000 },
   DOCKER_UNAVAILABLE: { exit: EXIT.deployFailed, close: 1000 },
   INTERRUPTED: { exit: EXIT.deployFailed, close: 1000 },
+  // Its requester cancelled it (Ctrl-C in CI): undone like any failure before the release went live.
+  CANCELLED: { exit: EXIT.deployFailed, close: 1000 },
   // Transport.
   AGENT_UNREACHABLE: { exit: EXIT.unreachable, close: 1000 },
   CONNECTION_LOST: { exit: EXIT.unreachable, close: 1000 },

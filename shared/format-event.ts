@@ -16,5 +16,7 @@ export function formatResult(result: DeployResult): string {
     return `✔ ${result.service}: release ${result.release ?? "?"} is live (${result.digest ?? "no digest"}) in ${took}`;
   }
   const where = result.error?.step ? ` at ${result.error.step}` : "";
-  return `✘ ${result.service}: ${result.status}${where}: [${result.error?.code ?? "UNKNOWN"}] ${result.error?.message ?? ""}`;
+  // Rolled back: the new release took traffic before it failed, and the previous one serves again.
+  const what = result.status === "rolled_back" ? "rolled back" : result.status;
+  return `✘ ${result.service}: ${what}${where}: [${result.error?.code ?? "UNKNOWN"}] ${result.error?.message ?? ""}`;
 }

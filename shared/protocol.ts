@@ -62,6 +62,13 @@ export const RequestMessage = z
   .strict();
 export type RequestMessage = z.infer<typeof RequestMessage>;
 
+/**
+ * Sent by the client on the connection that started (or attached to) a deploy: undo it. The connection is the
+ * one its signed request opened, so only the deploy's own requester can cancel it.
+ */
+export const CancelMessage = z.object({ type: z.literal("cancel") }).strict();
+export type CancelMessage = z.infer<typeof CancelMessage>;
+
 export const Accepted = z.object({
   type: z.literal("accepted"),
   deployId: z.string().regex(DEPLOY_ID),

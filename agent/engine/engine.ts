@@ -1,7 +1,7 @@
 import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
 import { MAX_QUEUED_DEPLOYS } from "../../shared/limits.js";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
-import type { AgentConfig } from "../config-schema.js";
+import type { AgentConfig } from "../config/schema.js";
 import { DeployLog, readDeployLog } from "../state/event-log.js";
 import type { ReleaseRecord } from "../state/releases.js";
 import type { ServicePorts } from "./ports.js";
@@ -25,9 +25,10 @@ export type { DeployInfo, DeployObserver, DeployOptions } from "./deploy-watch.j
  * `DeployLog` so each one is streamed, kept on disk, and ends with exactly one result.
  */
 export class Engine {
-  private readonly active = new Map<string, { service: string; log: DeployLog }>();
+  private readonly active = new Map<string, { service: string; log: DeployLog; cancel: AbortController }>();
   /** Deploys per service running or waiting for its lock. */
   private readonly inFlight = new Map<string, number>();
+  private readonly work = new Set<Promise<void>>();
 
   constructor(
     private config: AgentConfig,
@@ -107,9 +108,33 @@ export class Engine {
     return readDeployLog(this.config.state_dir, service, deployId);
   }
 
-  /** Deploys still running, for graceful shutdown. */
-  running(): Promise<DeployResult>[] {
-    return [...this.active.values()].filter((a) => !a.log.result).map((a) => a.log.done);
+  /**
+   * Cancels a running deploy of `service`: undone like any failure if its release is not live yet. Returns
+   * false when there is no such deploy running (it finished, or never was).
+   */
+  cancel(service: string, deployId: string, by: string): boolean {
+    const active = this.active.get(deployId);
+    if (!active || active.service !== service || active.log.result) return false;
+    if (!active.cancel.signal.aborted) {
+      active.log.append({
+        step: "queue",
+        level: "warn",
+        source: "agent",
+        message: `cancel requested by ${by}`,
+      });
+      active.cancel.abort(new GreenlightError("CANCELLED", `cancelled by ${by}; what it had done is undone`));
+    }
+    return true;
+  }
+
+  /** Deploys not yet finished (their result may be out while the old colour stops), for graceful shutdown. */
+  running(): Promise<void>[] {
+    return [...this.work];
+  }
+
+  /** Resolves once every deploy has finished, including what runs after its result. */
+  async idle(): Promise<void> {
+    while (this.work.size > 0) await Promise.all([...this.work]);
   }
 
   async history(serviceName: string): Promise<ReleaseRecord[]> {
@@ -167,15 +192,24 @@ export class Engine {
       settle();
       throw error;
     });
-    this.active.set(deployId, { service: ctx.name, log });
+    const cancel = new AbortController();
+    this.active.set(deployId, { service: ctx.name, log, cancel });
+    const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
     if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
     const info: DeployInfo = { deployId, service: ctx.name, kind, image: image(), by: options.by ?? {} };
     this.notify((o) => o.started?.(info));
-    const done = runReleasePlan(
+    let announced = false;
+    const announce = (result: DeployResult) => {
+      if (announced) return;
+      announced = true;
+      log.report(result);
+      this.notify((o) => o.finished?.(info, result));
+    };
+    const whole = runReleasePlan(
       ctx,
-      { deployId, kind, image: info.image, by: info.by, signal: options.signal },
+      { deployId, kind, image: info.image, by: info.by, signal },
       (event) => log.append(event),
-      { stateDir: this.config.state_dir },
+      { stateDir: this.config.state_dir, report: announce },
     )
       .catch((error: unknown): DeployResult => {
         const failure = asGreenlightError(error);
@@ -189,13 +223,15 @@ export class Engine {
         };
       })
       .then(async (result) => {
-        await log.finish(result);
+        announce(result);
+        await log.close();
         settle();
         // Once on disk, a finished deploy is read back from there: memory holds only running deploys.
         this.active.delete(deployId);
-        this.notify((o) => o.finished?.(info, result));
-        return result;
+        this.work.delete(whole);
       });
+    this.work.add(whole);
+    const done = log.done;
     return { log, done };
   }
 }

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { GreenlightError } from "../../shared/errors.js";
+import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
 
 export interface LockOwner {
   pid: number;
@@ -68,7 +68,8 @@ export async function acquireServiceLock(
       options.onWait?.(owner);
       announced = true;
     }
-    if (Date.now() > deadline || options.signal?.aborted) {
+    if (options.signal?.aborted) throw asGreenlightError(options.signal.reason, "CANCELLED");
+    if (Date.now() > deadline) {
       throw new GreenlightError(
         "DEPLOY_IN_PROGRESS",
         `another deploy of ${service} (${owner?.deployId ?? "unknown"}) still holds the lock after ${Math.round(options.timeoutMs / 1000)}s`,

@@ -17,6 +17,11 @@ export interface PlanStep<Run> {
   commits?: boolean;
   /** The step times itself (the pull runs before the plan and is only awaited here). */
   timedElsewhere?: boolean;
+  /**
+   * A cancel may abandon it midway (a pull: nothing to undo). Other steps either take the cancel themselves
+   * (health, verify) or are short; the cancel then fails the next step before it begins.
+   */
+  abandonable?: boolean;
 }
 
 export interface PlanOutcome {
@@ -38,28 +43,53 @@ export async function runPlan<Run>(
   run: Run,
   log: StepLogger,
   durations: Partial<Record<Step, number>>,
+  signal?: AbortSignal,
 ): Promise<PlanOutcome> {
   const completed: Step[] = [];
   let undoable: PlanStep<Run>[] = [];
-  for (const step of steps) {
-    if (step.when && !step.when(run)) continue;
-    log.at(step.name);
-    const started = Date.now();
-    try {
-      await step.run(run);
-    } catch (thrown) {
-      const error = asGreenlightError(thrown);
+  let committed = false;
+  const lateCancel = () => {
+    if (committed) log.warn("cancel arrived after the release went live: nothing is undone");
+  };
+  signal?.addEventListener("abort", lateCancel, { once: true });
+  try {
+    for (const step of steps) {
+      if (step.when && !step.when(run)) continue;
+      log.at(step.name);
+      const started = Date.now();
+      try {
+        if (signal?.aborted && !committed) throw signal.reason;
+        await (step.abandonable && signal && !committed
+          ? abandonOnAbort(step.run(run), signal)
+          : step.run(run));
+      } catch (thrown) {
+        // A step cut short by a cancel fails because of the cancel, whatever it threw on the way out.
+        const error = asGreenlightError(signal?.aborted && !committed ? signal.reason : thrown);
+        if (!step.timedElsewhere) durations[step.name] = Date.now() - started;
+        log.error(error.message, { code: error.code });
+        // The failed step is undone too: it may have done part of its work (a container created, then exited).
+        const undoFailures = await undo([...undoable, step], run, error, log);
+        return { failedAt: step.name, error, completed, undoFailures };
+      }
       if (!step.timedElsewhere) durations[step.name] = Date.now() - started;
-      log.error(error.message, { code: error.code });
-      // The failed step is undone too: it may have done part of its work (a container created, then exited).
-      const undoFailures = await undo([...undoable, step], run, error, log);
-      return { failedAt: step.name, error, completed, undoFailures };
+      completed.push(step.name);
+      committed ||= step.commits === true;
+      undoable = step.commits ? [] : [...undoable, step];
     }
-    if (!step.timedElsewhere) durations[step.name] = Date.now() - started;
-    completed.push(step.name);
-    undoable = step.commits ? [] : [...undoable, step];
+    return { completed, undoFailures: [] };
+  } finally {
+    signal?.removeEventListener("abort", lateCancel);
   }
-  return { completed, undoFailures: [] };
+}
+
+function abandonOnAbort(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  // The abandoned work may still settle later; its outcome no longer matters.
+  work.catch(() => undefined);
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason as unknown);
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 async function undo<Run>(

@@ -1,5 +1,5 @@
 import type { Colour } from "../../shared/events.js";
-import type { ServiceConfig } from "../config-schema.js";
+import type { ServiceConfig } from "../config/schema.js";
 import type { ReleaseStore } from "../state/releases.js";
 import type { StepLogger } from "./step-logger.js";
 
@@ -65,6 +65,18 @@ export interface Proxy {
   prepare(log: StepLogger): Promise<void>;
   /** Whether the proxy already has the service's upstream (a first deploy has none yet). */
   hasUpstream(): Promise<boolean>;
+  /**
+   * Points the upstream at one colour, applies it and resolves once the proxy serves from it (reload mode's
+   * switch). Throws with the proxy's own words when it refuses the change; the old upstream then stays.
+   */
+  routeTo(target: SwitchState, log: SwitchLogger): Promise<{ confirmMs: number }>;
+  /**
+   * Points the upstream at an address that never changes between deploys (NAT mode's stable address); applies
+   * nothing when it already does. Resolves true when it changed something.
+   */
+  routeToStable(address: string, log: SwitchLogger): Promise<boolean>;
+  /** The colour the upstream names, read from the proxy's own config; undefined when it names none. */
+  routed(): Promise<SwitchState | undefined>;
   /** One request through the proxy to the service; throws VERIFY_FAILED. Undefined: nothing to verify. */
   verify?(signal?: AbortSignal): Promise<string>;
 }

@@ -17,7 +17,7 @@ import { stop } from "./steps/stop.js";
 import { switchTraffic } from "./steps/switch.js";
 import { verify } from "./steps/verify.js";
 
-/** The deploy, in order. Every step before `record` is undone when a later one fails. */
+/** The deploy, in order, up to its result. Every step before `record` is undone when a later one fails. */
 export const RELEASE_PLAN: PlanStep<ReleaseRun>[] = [
   pull,
   start,
@@ -26,14 +26,23 @@ export const RELEASE_PLAN: PlanStep<ReleaseRun>[] = [
   verify,
   record,
   drain,
-  stop,
 ];
+
+/**
+ * After the result is reported, still under the service's lock: the drained old colour stops. Its stop grace
+ * (the whole of it, for an app that ignores its stop signal) is no longer part of every deploy's time, and
+ * the next deploy of the service waits until the old colour is gone.
+ */
+export const AFTER_RESULT: PlanStep<ReleaseRun>[] = [stop];
 
 export interface ReleaseOptions {
   stateDir: string;
-  /** Where service locks live; a test may keep them elsewhere. */
-  plan?: PlanStep<ReleaseRun>[];
+  /** Told the result as soon as it is known, before the steps after it run. */
+  report?: (result: DeployResult) => void;
 }
+
+/** Steps that move traffic: a failure once one of them has completed is a roll back, not only a failure. */
+const MOVES_TRAFFIC = new Set(["switch"]);
 
 /**
  * One release of one service under its lock: the pull starts while the agent reconciles, the release is
@@ -65,7 +74,7 @@ export async function runReleasePlan(
   let run: ReleaseRun | undefined;
   try {
     run = await beginRelease(ports, request, log, output, durations);
-    const outcome = await runPlan(options.plan ?? RELEASE_PLAN, run, log, durations);
+    const outcome = await runPlan(RELEASE_PLAN, run, log, durations, request.signal);
     run.stopOutput?.();
     output.close();
     if (run.drainTail !== undefined) durations.drainTail = run.drainTail;
@@ -85,17 +94,20 @@ export async function runReleasePlan(
       // A full disk must not turn an outcome into no outcome: the next reconcile records it as interrupted.
       .catch((e: unknown) => log.warn(`could not record how release ${run?.releaseId} ended: ${String(e)}`));
     if (error) {
-      return {
+      const result: DeployResult = {
         ...base,
-        status: "failed",
+        // Traffic reached the new release before the failure: it served, and was rolled back.
+        status: outcome.completed.some((step) => MOVES_TRAFFIC.has(step)) ? "rolled_back" : "failed",
         release: run.releaseId,
         ...(run.pulled ? { digest: run.pulled.digest } : {}),
         durations,
         error: { code: error.code, message: error.message, step: outcome.failedAt ?? "queue" },
       };
+      options.report?.(result);
+      return result;
     }
     log.at("record").info(`release ${run.releaseId} is live (${formatDuration(durations.total)})`);
-    return {
+    const result: DeployResult = {
       ...base,
       status: "succeeded",
       release: run.releaseId,
@@ -104,9 +116,31 @@ export async function runReleasePlan(
       ...(run.live ? { previousRelease: run.live.release } : {}),
       durations,
     };
+    options.report?.(result);
+    await finishAfterResult(run, durations);
+    return result;
   } finally {
     run?.stopOutput?.();
     output.close();
     await lock.release();
   }
+}
+
+/**
+ * The steps after the result: a failure here changes no result (the release is live and recorded); it is
+ * logged, and what it left (an old colour still running) is removed by the next reconcile.
+ */
+async function finishAfterResult(run: ReleaseRun, durations: Durations): Promise<void> {
+  const tail = await runPlan(AFTER_RESULT, run, run.log, durations);
+  if (tail.error) {
+    run.log.warn(
+      `the release is live; ${tail.failedAt} did not finish (${tail.error.message}), reconcile will`,
+    );
+  }
+  await run.ports.store
+    .update((s) => {
+      const entry = s.records.find((r) => r.id === run.releaseId);
+      if (entry) entry.durations = { ...durations };
+    })
+    .catch(() => undefined);
 }

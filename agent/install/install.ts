@@ -1,10 +1,10 @@
-import { execFile } from "node:child_process";
+import { runProgram } from "../process/run-program.js";
 import { chmod, chown, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GreenlightError } from "../../shared/errors.js";
-import { parseConfig } from "../config.js";
-import { exists } from "../fs-probe.js";
+import { parseConfig } from "../config/load.js";
+import { exists } from "../files/exists.js";
 import { renderUnit } from "./unit-file.js";
 
 export const UNIT_NAME = "greenlight-agent.service";
@@ -197,17 +197,8 @@ async function privateDir(path: string): Promise<void> {
   await chmod(path, 0o750);
 }
 
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: 60_000 }, (error, _stdout, stderr) => {
-      if (error)
-        reject(
-          new GreenlightError(
-            "INTERNAL",
-            `${command} ${args.join(" ")} failed: ${stderr.trim() || error.message}`,
-          ),
-        );
-      else resolve();
-    });
-  });
+async function run(command: string, args: string[]): Promise<void> {
+  const result = await runProgram(command, args, { timeoutMs: 60_000 });
+  if (result.code !== 0)
+    throw new GreenlightError("INTERNAL", `${command} ${args.join(" ")} failed: ${result.output}`);
 }

@@ -1,8 +1,8 @@
 import { formatDuration } from "../../shared/duration.js";
 import { neutralize } from "../../shared/neutralize.js";
 import type { DeployResult } from "../../shared/events.js";
-import { findService, type AgentConfig, type Webhook } from "../config-schema.js";
-import type { DaemonLog } from "../daemon-log.js";
+import { findService, type AgentConfig, type Webhook } from "../config/schema.js";
+import type { DaemonLog } from "../server/daemon-log.js";
 import type { DeployInfo, DeployObserver } from "../engine/engine.js";
 
 type NotifyEvent = Webhook["events"][number];
@@ -27,12 +27,9 @@ export class WebhookNotifier implements DeployObserver {
   }
 
   finished(info: DeployInfo, result: DeployResult): void {
+    // "rolled_back" is a rollback that succeeded; any deploy that did not is "failed", switched back or not.
     const event: NotifyEvent =
-      result.status === "succeeded"
-        ? info.kind === "rollback"
-          ? "rolled_back"
-          : "succeeded"
-        : result.status;
+      result.status === "succeeded" ? (info.kind === "rollback" ? "rolled_back" : "succeeded") : "failed";
     this.send(event, info, result);
   }
 
@@ -101,9 +98,14 @@ function summary(event: NotifyEvent, info: DeployInfo, agent: string, result?: D
     case "succeeded":
       return `✅ ${info.service} on ${agent}: release ${result?.release ?? "?"} (${info.image}) live in ${formatDuration(result?.durations.total ?? 0)}${who}`;
     case "rolled_back":
-      return `↩️ ${info.service} on ${agent}: ${result?.status === "rolled_back" ? `${info.image} rolled back` : `rolled back to release ${result?.release ?? "?"}`}${who}`;
-    case "failed":
-      return `❌ ${info.service} on ${agent}: ${info.kind} of ${what} failed at ${result?.error?.step ?? "?"}: ${result?.error?.code ?? ""} ${result?.error?.message ?? ""} — the previous release keeps serving${who}`;
+      return `↩️ ${info.service} on ${agent}: rolled back to release ${result?.release ?? "?"}${who}`;
+    case "failed": {
+      const served =
+        result?.status === "rolled_back"
+          ? "switched back, the previous release serves again"
+          : "the previous release keeps serving";
+      return `❌ ${info.service} on ${agent}: ${info.kind} of ${what} failed at ${result?.error?.step ?? "?"}: ${result?.error?.code ?? ""} ${result?.error?.message ?? ""} — ${served}${who}`;
+    }
   }
 }
 

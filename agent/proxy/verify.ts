@@ -1,5 +1,5 @@
 import { GreenlightError } from "../../shared/errors.js";
-import type { ServiceConfig } from "../config-schema.js";
+import type { ServiceConfig } from "../config/schema.js";
 
 type Verify = NonNullable<ServiceConfig["verify"]>;
 

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { writeFileAtomic } from "../atomic-write.js";
+import { writeFileAtomic } from "../files/atomic-write.js";
 import {
   MAX_FAILURES_PER_ADDRESS_PER_MINUTE,
   MAX_PENDING_CONNECTIONS,

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { decodeJwt, errors, jwtVerify, type JWTPayload } from "jose";
 import { GreenlightError } from "../../shared/errors.js";
 import { CLOCK_SKEW_S } from "../../shared/limits.js";
-import type { OidcTrust } from "../config-schema.js";
+import type { OidcTrust } from "../config/schema.js";
 import { globMatches } from "./glob.js";
 import { IssuerKeys, keySetError } from "./issuer-keys.js";
 

@@ -1,6 +1,6 @@
 import { GreenlightError } from "../../shared/errors.js";
 import type { RequestClaims } from "../../shared/protocol.js";
-import { findService, type AgentConfig } from "../config-schema.js";
+import { findService, type AgentConfig } from "../config/schema.js";
 
 /** Who a verified request speaks for: a trusted key or a CI identity. */
 export interface Principal {

@@ -13,7 +13,7 @@ import {
   UPGRADE_DEADLINE_MS,
 } from "../../shared/limits.js";
 import { ClientAddresses, limitKey } from "./client-address.js";
-import type { AgentConfig } from "../config-schema.js";
+import type { AgentConfig } from "../config/schema.js";
 import { ConnectionGuard, ReplayCache, TokenPins } from "./guard.js";
 import { runSession, type SessionDeps } from "./session.js";
 

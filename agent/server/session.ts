@@ -3,7 +3,12 @@ import type { WebSocket } from "ws";
 import { GreenlightError, asGreenlightError, closeCodeFor, type ErrorCode } from "../../shared/errors.js";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { MAX_BUFFERED_BYTES, PROTOCOL_VERSION, REQUEST_DEADLINE_MS } from "../../shared/limits.js";
-import { RequestMessage, type AgentMessage, type RequestClaims } from "../../shared/protocol.js";
+import {
+  CancelMessage,
+  RequestMessage,
+  type AgentMessage,
+  type RequestClaims,
+} from "../../shared/protocol.js";
 import { embeddedKey, verifyRequest } from "../../shared/signing.js";
 import type { Engine } from "../engine/engine.js";
 import type { AuditLog } from "../state/audit-log.js";
@@ -163,6 +168,7 @@ async function handleRequest(
       const deployId = started.log.deployId;
       void deps.audit.append({ outcome: "accepted", peer: address, ...known, deployId });
       send(ws, { type: "accepted", deployId, command: claims.cmd, service: claims.service });
+      listenForCancel(ws, () => engine.cancel(claims.service, deployId, principal.name), deps, address);
       streamLive(ws, started.log, 0);
       return;
     }
@@ -176,8 +182,10 @@ async function handleRequest(
         );
       void deps.audit.append({ outcome: "accepted", peer: address, ...known, deployId });
       send(ws, { type: "accepted", deployId, command: "attach", service: claims.service });
-      if ("live" in found) streamLive(ws, found.live, claims.fromSeq ?? 0);
-      else streamStored(ws, deployId, found.events, found.result, claims.fromSeq ?? 0);
+      if ("live" in found) {
+        listenForCancel(ws, () => engine.cancel(claims.service, deployId, principal.name), deps, address);
+        streamLive(ws, found.live, claims.fromSeq ?? 0);
+      } else streamStored(ws, deployId, found.events, found.result, claims.fromSeq ?? 0);
       return;
     }
   }
@@ -229,6 +237,35 @@ function ciFields(claims: RequestClaims): Record<string, string> {
   const by: Record<string, string> = {};
   for (const [field, value] of Object.entries(claims.ci ?? {})) if (value) by[field] = value;
   return by;
+}
+
+/**
+ * After the request, the client may send one thing more: a cancel of the deploy this connection follows (its
+ * own signed request opened it). Anything else ends the connection; the deploy goes on.
+ */
+function listenForCancel(ws: WebSocket, cancel: () => boolean, deps: SessionDeps, address: string): void {
+  ws.on("message", (data, isBinary) => {
+    const parsed = isBinary ? undefined : CancelMessage.safeParse(safeJson(data.toString()));
+    if (!parsed?.success) {
+      reject(
+        ws,
+        new GreenlightError("PROTOCOL_ERROR", 'after the request, only {"type":"cancel"} is understood'),
+      );
+      return;
+    }
+    const cancelled = cancel();
+    deps.log("info", cancelled ? "deploy cancelled by its requester" : "cancel of a deploy that had ended", {
+      address,
+    });
+  });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Events after `fromSeq`, then every new one as it happens, then the result; nothing in between is lost. */

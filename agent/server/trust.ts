@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { GreenlightError } from "../../shared/errors.js";
 import { importPublicKey, type PublicKey } from "../../shared/signing.js";
-import type { AgentConfig } from "../config-schema.js";
+import type { AgentConfig } from "../config/schema.js";
 import type { IssuerKeys } from "./issuer-keys.js";
 import { OidcVerifier } from "./oidc.js";
 

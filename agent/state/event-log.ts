@@ -67,11 +67,24 @@ export class DeployLog {
     return event;
   }
 
-  async finish(result: DeployResult): Promise<void> {
+  /**
+   * The result, to listeners and on disk; events may still follow (the old colour's stop runs after the result
+   * is reported) until `close`.
+   */
+  report(result: DeployResult): void {
+    if (this.result) return;
     this.result = result;
     this.emit({ type: "result", result });
     this.settle(result);
+  }
+
+  async close(): Promise<void> {
     await new Promise<void>((resolve) => this.file.end(resolve));
+  }
+
+  async finish(result: DeployResult): Promise<void> {
+    this.report(result);
+    await this.close();
   }
 
   subscribe(listener: (entry: LogEntry) => void): () => void {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { Colour, Durations, ErrorBody } from "../../shared/events.js";
 
 export { Colour };
-import { writeFileAtomic } from "../atomic-write.js";
+import { writeFileAtomic } from "../files/atomic-write.js";
 
 export function otherColour(colour: Colour): Colour {
   return colour === "blue" ? "green" : "blue";

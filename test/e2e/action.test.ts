@@ -155,7 +155,7 @@ test("a container's log line cannot act as a workflow command", async () => {
 test("bad inputs fail the step with a usage error before anything is sent", async () => {
   const run = await runAction({ image: "", command: "deploy" });
   assert.equal(run.code, 2);
-  assert.match(run.stdout, /::error::USAGE: input "image" is required/);
+  assert.match(run.stdout, /::error::USAGE: deploy needs input "image"/);
 });
 
 test("the CLI in GitLab CI: sections per step, exit code, and GitLab's metadata recorded with the release", async () => {

@@ -319,12 +319,71 @@ test("the deploy happy path streams every event in order, then one result", asyn
     events.map((_, i) => i + 1),
   );
   const steps = new Set(events.map((e) => e.step));
-  for (const step of ["pull", "start", "health", "switch", "drain", "stop", "record"])
+  for (const step of ["pull", "start", "health", "switch", "drain", "record"])
     assert.ok(steps.has(step), step);
   const results = run.lines.filter((l) => l.type === "result");
   assert.equal(results.length, 1);
   assert.equal(results[0]?.status, "succeeded");
   assert.equal(await site.servedVersion(), "v2");
+  // The result comes once the old colour is drained; its stop follows, and is in the deploy's log.
+  const deployId = String(results[0]?.deployId);
+  for (let tries = 0; ; tries += 1) {
+    const later = await runClient(["attach", "--deploy-id", deployId, "--json"], env()).done;
+    const stopped = later.lines.some(
+      (l) => l.type === "event" && l.step === "stop" && /stopped and removed/.test(String(l.message)),
+    );
+    if (stopped) break;
+    assert.ok(tries < 50, `the old colour's stop is recorded in deploy ${deployId}'s log`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+});
+
+test("Ctrl-C cancels the deploy on the agent: undone, CANCELLED, the old release serves", async () => {
+  const before = await site.servedVersion();
+  const slow = await stack.image({ version: "v5-never-ready", startDelay: 60 });
+  let interrupted = false;
+  const run = await runClient(["deploy", "--image", slow, "--json"], env(), (line, child) => {
+    if (!interrupted && line.type === "event" && line.step === "health") {
+      interrupted = true;
+      child.kill("SIGINT");
+    }
+  }).done;
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.ok(
+    run.lines.some((l) => l.type === "fleet-note" && /SIGINT: cancelling/.test(String(l.message))),
+    "the client says it is cancelling",
+  );
+  const result = run.lines.find((l) => l.type === "result") as {
+    status?: string;
+    error?: { code?: string; step?: string };
+  };
+  assert.equal(result?.status, "failed");
+  assert.equal(result?.error?.code, "CANCELLED");
+  assert.equal(result?.error?.step, "health");
+  assert.equal(await site.servedVersion(), before);
+  assert.deepEqual(
+    (await site.containers()).map((c) => c.split(":")[1]),
+    ["running"],
+    "the new colour is removed",
+  );
+});
+
+test("--detach: Ctrl-C leaves the deploy running and says how to follow it", async () => {
+  const slow = await stack.image({ version: "v6-slow", startDelay: 2 });
+  let deployId = "";
+  const run = await runClient(["deploy", "--image", slow, "--json", "--detach"], env(), (line, child) => {
+    if (line.type === "accepted") deployId = String(line.deployId);
+    if (line.type === "event" && line.step === "health") child.kill("SIGINT");
+  }).done;
+  assert.equal(run.code, 130, run.stdout + run.stderr);
+  assert.ok(deployId);
+  assert.ok(
+    run.lines.some((l) => l.type === "fleet-note" && String(l.message).includes(`attach --deploy-id`)),
+  );
+  assert.ok(run.lines.some((l) => l.type === "fleet-note" && String(l.message).includes(deployId)));
+  const attach = await runClient(["attach", "--deploy-id", deployId, "--json"], env()).done;
+  assert.equal(attach.lines.find((l) => l.type === "result")?.status, "succeeded", attach.stdout);
+  assert.equal(await site.servedVersion(), "v6-slow");
 });
 
 test("a client killed mid-deploy: the deploy completes, a new client re-attaches and gets every event", async () => {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Colour } from "../../shared/events.js";
 import { GreenlightError } from "../../shared/errors.js";
-import { parseConfig } from "../../agent/config.js";
-import type { AgentConfig } from "../../agent/config-schema.js";
+import { parseConfig } from "../../agent/config/load.js";
+import type { AgentConfig } from "../../agent/config/schema.js";
 import type {
   Instance,
   InstanceSummary,
@@ -29,6 +29,10 @@ export class FakeWorld {
   failAt: string | undefined;
   readonly instances = new Map<string, { colour: Colour; running: boolean; address: string }>();
   current: SwitchState | undefined;
+  /** When set, readiness waits for it (or for a cancel): a release slow to become healthy. */
+  healthGate: Promise<void> | undefined;
+  /** When set, a stop waits for it: an app that takes its whole grace to stop. */
+  stopGate: Promise<void> | undefined;
   private next = 1;
 
   call(name: string): void {
@@ -93,6 +97,7 @@ class FakeRuntime implements Runtime {
   async stop(id: string) {
     const instance = this.world.instances.get(id);
     this.world.call(`runtime.stop ${instance?.colour}`);
+    await this.world.stopGate;
     if (instance) instance.running = false;
   }
   async remove(idOrName: string) {
@@ -167,14 +172,24 @@ ${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}`);
   const store = new FailableStore(dir, world);
   const runtime = new FakeRuntime(world);
   const readiness: Readiness = {
-    wait: async () => {
+    wait: async (_instance, _log, signal) => {
       world.call("readiness.wait");
+      if (world.healthGate) {
+        await new Promise<void>((resolve, reject) => {
+          void world.healthGate?.then(resolve);
+          signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
+        });
+      }
       return { attempts: 1, elapsedMs: 1 };
     },
   };
   const proxy: Proxy = {
     prepare: async () => undefined,
     hasUpstream: async () => true,
+    // The fake switch moves traffic itself; a proxy a switch would point is not part of these decisions.
+    routeTo: async () => ({ confirmMs: 0 }),
+    routeToStable: async () => false,
+    routed: async () => undefined,
     ...(options.verify
       ? {
           verify: async () => {

@@ -8,9 +8,9 @@ import { stringify } from "yaml";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { onJsonLines } from "./json-lines.js";
 import { startContainerNginx, startNginx, type PrivateNginx } from "./nginx.js";
-import { PARENT_CHAIN, isFenceOf, ruleArguments, serviceChain } from "../../agent/traffic/iptables.js";
+import { PARENT_CHAIN, isFenceOf, ruleArguments, serviceChain } from "../../agent/switch/nat/iptables.js";
 import { docker, run } from "./run.js";
-import { removeClosedFlowsRule } from "../../agent/traffic/closed-flows.js";
+import { removeClosedFlowsRule } from "../../agent/switch/nat/closed-flows.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const AGENT_ENTRY = join(ROOT, "agent", "main.ts");
@@ -132,14 +132,9 @@ export class Site {
     return this.spawnAgent(["reconcile", "--service", this.service]).done;
   }
 
-  async history(): Promise<{ id: string; status: string; digest?: string; error?: { code: string } }[]> {
+  async history(): Promise<HistoryEntry[]> {
     const run = await this.spawnAgent(["history", "--service", this.service]).done;
-    return JSON.parse(run.stdout) as {
-      id: string;
-      status: string;
-      digest?: string;
-      error?: { code: string };
-    }[];
+    return JSON.parse(run.stdout) as HistoryEntry[];
   }
 
   /** What a fresh client gets from the site right now (the app's version), or the error. */
@@ -184,6 +179,14 @@ export class Site {
     for (const name of names) await docker("rm", "-f", name.split(":")[0] ?? "").catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+export interface HistoryEntry {
+  id: string;
+  status: string;
+  digest?: string;
+  error?: { code: string };
+  durations?: Partial<Record<string, number>>;
 }
 
 export async function listDeployLogs(site: Site): Promise<string[]> {

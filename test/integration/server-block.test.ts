@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
-import { renderServerBlock } from "../../agent/nginx/server-block.js";
+import { renderServerBlock } from "../../agent/proxy/nginx/server-block.js";
 import { freePort } from "../helpers/ports.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";

@@ -4,9 +4,9 @@ import { describeLoad, startLoad, type LoadStream } from "../helpers/load.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 import { docker, run } from "../helpers/run.js";
-import { parseFlows } from "../../agent/traffic/conntrack.js";
-import { removeClosedFlowsRule } from "../../agent/traffic/closed-flows.js";
-import { serviceChain } from "../../agent/traffic/iptables.js";
+import { parseFlows } from "../../agent/switch/nat/conntrack.js";
+import { removeClosedFlowsRule } from "../../agent/switch/nat/closed-flows.js";
+import { serviceChain } from "../../agent/switch/nat/iptables.js";
 
 const stack = useStack();
 const sites: Site[] = [];

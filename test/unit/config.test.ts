@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseConfig } from "../../agent/config.js";
+import { parseConfig } from "../../agent/config/load.js";
 import { GreenlightError } from "../../shared/errors.js";
 
 const valid = `id: web-1

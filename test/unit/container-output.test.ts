@@ -3,7 +3,7 @@ import { mkdtemp, readdir, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { LineSplitter } from "../../agent/docker/line-splitter.js";
+import { LineSplitter } from "../../agent/runtime/docker/line-splitter.js";
 import { ContainerOutput, type OutputClock } from "../../agent/engine/container-output.js";
 import { DeployLog, pruneDeployLogs, readDeployLog } from "../../agent/state/event-log.js";
 import { MAX_EVENT_MESSAGE_CHARS } from "../../shared/limits.js";

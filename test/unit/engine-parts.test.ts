@@ -3,16 +3,20 @@ import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { countInTable } from "../../agent/docker/connections.js";
-import { condensePullProgress } from "../../agent/docker/pull.js";
+import { countInTable } from "../../agent/runtime/docker/connections.js";
+import { condensePullProgress } from "../../agent/runtime/docker/pull.js";
 import { acquireServiceLock } from "../../agent/engine/lock.js";
 import { rollbackTarget } from "../../agent/engine/rollback.js";
-import { readUpstreamMarker, renderStableUpstream, renderUpstream } from "../../agent/nginx/upstream.js";
-import { generationReplaced } from "../../agent/nginx/workers.js";
-import { restoreNginxFile, writeNginxFile } from "../../agent/nginx/write-file.js";
+import {
+  readUpstreamMarker,
+  renderStableUpstream,
+  renderUpstream,
+} from "../../agent/proxy/nginx/upstream.js";
+import { generationReplaced } from "../../agent/proxy/nginx/workers.js";
+import { restoreNginxFile, writeNginxFile } from "../../agent/proxy/nginx/write-file.js";
 import { ReleaseStore, type ReleaseRecord } from "../../agent/state/releases.js";
-import { fenceRule, parseDnatRule, parseFence, serviceChain } from "../../agent/traffic/iptables.js";
-import { isStalled, parseFlows } from "../../agent/traffic/conntrack.js";
+import { fenceRule, parseDnatRule, parseFence, serviceChain } from "../../agent/switch/nat/iptables.js";
+import { isStalled, parseFlows } from "../../agent/switch/nat/conntrack.js";
 
 test("the upstream names one server, never marked down, and carries a marker reconcile can read", () => {
   const text = renderUpstream({

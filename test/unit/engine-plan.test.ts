@@ -17,6 +17,7 @@ async function deployFailingAt(failAt: string | undefined, options: { verify?: b
   service.world.failAt = failAt;
   const events: EventInput[] = [];
   const result = await engine.deploy("web", V2, (event) => events.push(event));
+  await engine.idle();
   const state = await service.compose(service.config, "web").store.read();
   return { ...service, engine, result, events, state };
 }
@@ -27,8 +28,8 @@ const MATRIX: {
   step: string;
   undo: string[];
   verify?: boolean;
-  /** After the commit (record): the new release stays live, nothing is switched back. */
-  committed?: boolean;
+  /** Traffic reached the new release before the failure: the result says it was rolled back. */
+  rolledBack?: boolean;
 }[] = [
   { failAt: "runtime.pull", step: "pull", undo: [] },
   { failAt: "runtime.start green", step: "start", undo: [] },
@@ -36,37 +37,40 @@ const MATRIX: {
   { failAt: "readiness.wait", step: "health", undo: ["runtime.remove green"] },
   { failAt: "runtime.keepRunning green", step: "health", undo: ["runtime.remove green"] },
   // A switch that failed may have moved traffic: it is switched back to the old colour all the same.
-  { failAt: "switch.to green", step: "switch", undo: ["switch.to blue", "runtime.remove green"] },
+  {
+    failAt: "switch.to green",
+    step: "switch",
+    undo: ["switch.to blue", "runtime.remove green"],
+  },
   {
     failAt: "proxy.verify",
     step: "verify",
     verify: true,
     undo: ["switch.to blue", "runtime.remove green"],
+    rolledBack: true,
   },
-  { failAt: "store.markLive", step: "record", undo: ["switch.to blue", "runtime.remove green"] },
-  { failAt: "runtime.stop blue", step: "stop", undo: [], committed: true },
+  {
+    failAt: "store.markLive",
+    step: "record",
+    undo: ["switch.to blue", "runtime.remove green"],
+    rolledBack: true,
+  },
 ];
 
 for (const row of MATRIX) {
   test(`a failure at ${row.step} (${row.failAt}) is undone by ${row.undo.join(", ") || "nothing"}`, async () => {
     const { world, result, state, config } = await deployFailingAt(row.failAt, { verify: row.verify });
-    assert.equal(result.status, "failed");
+    assert.equal(result.status, row.rolledBack ? "rolled_back" : "failed");
     assert.equal(result.error?.step, row.step);
     const failedAt = world.calls.indexOf(row.failAt);
     assert.ok(failedAt >= 0, `${row.failAt} was called: ${world.calls.join(", ")}`);
     const after = world.calls.slice(failedAt + 1).filter((c) => !c.startsWith("switch.retire"));
     assert.deepEqual(after, row.undo, `calls after the failure: ${world.calls.join(", ")}`);
     const record = state.records.find((r) => r.id === result.release);
-    if (row.committed) {
-      assert.equal(world.current?.colour, "green", "the recorded release keeps serving");
-      assert.equal(state.live?.release, "2");
-      assert.equal(record?.status, "live");
-    } else {
-      assert.equal(world.current?.colour, "blue", "the old colour serves");
-      assert.deepEqual(world.running(), ["blue"], "the old colour runs, the new one is gone");
-      assert.equal(state.live?.release, "1");
-      if (record) assert.equal(record.status, "failed");
-    }
+    assert.equal(world.current?.colour, "blue", "the old colour serves");
+    assert.deepEqual(world.running(), ["blue"], "the old colour runs, the new one is gone");
+    assert.equal(state.live?.release, "1");
+    if (record) assert.equal(record.status, "failed");
     // The lock is free for the next deploy.
     const lock = await acquireServiceLock(config.state_dir, "web", "next", { timeoutMs: 100 });
     await lock.release();
@@ -94,8 +98,104 @@ test("a deploy that fails nowhere: old colour drained, stopped and removed after
   assert.deepEqual(world.running(), ["green"]);
 });
 
+test("the result is out before the old colour stops; the next deploy waits until it is gone", async () => {
+  const service = await fakeService();
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.calls.length = 0;
+  let letStop = () => undefined as void;
+  service.world.stopGate = new Promise<void>((resolve) => (letStop = resolve));
+  const result = await engine.deploy("web", V2);
+  assert.equal(result.status, "succeeded");
+  assert.equal(service.world.current?.colour, "green", "traffic is on the new colour");
+  assert.ok(service.world.calls.includes("runtime.stop blue"), "the old colour is stopping");
+  assert.deepEqual(service.world.running(), ["blue", "green"], "and has not stopped yet");
+  const events: EventInput[] = [];
+  const next = engine.deploy("web", "registry.example/web:v3", (event) => events.push(event));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(
+    events.some((e) => /waiting for deploy .* to finish/.test(e.message)),
+    "the next deploy waits",
+  );
+  assert.ok(!service.world.calls.includes("runtime.start blue"), "and starts nothing yet");
+  letStop();
+  assert.equal((await next).status, "succeeded");
+  await engine.idle();
+  assert.deepEqual(service.world.running(), ["blue"]);
+});
+
+test("a stop that fails after the result changes no result; the release stays live and reconcile removes the rest", async () => {
+  const service = await fakeService();
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.failAt = "runtime.stop blue";
+  const events: EventInput[] = [];
+  const result = await engine.deploy("web", V2, (event) => events.push(event));
+  await engine.idle();
+  assert.equal(result.status, "succeeded");
+  assert.equal(service.world.current?.colour, "green");
+  assert.ok(
+    events.some((e) => e.level === "warn" && /stop did not finish .* reconcile will/.test(e.message)),
+  );
+  const state = await service.compose(service.config, "web").store.read();
+  assert.equal(state.live?.release, "2");
+  service.world.failAt = undefined;
+  await engine.reconcile("web", () => undefined);
+  assert.deepEqual(service.world.running(), ["green"], "reconcile removed the old colour");
+});
+
+test("a cancel while the new release starts undoes it: CANCELLED, the old colour serves, nothing recorded live", async () => {
+  const service = await fakeService();
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.calls.length = 0;
+  service.world.healthGate = new Promise<void>(() => undefined);
+  const started = await engine.startDeploy("web", V2, { by: { key: "ci" } });
+  while (!service.world.calls.includes("readiness.wait"))
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(engine.cancel("web", started.log.deployId, "ci"), true);
+  const result = await started.done;
+  assert.equal(result.status, "failed");
+  assert.equal(result.error?.code, "CANCELLED");
+  assert.equal(result.error?.step, "health");
+  assert.match(result.error?.message ?? "", /cancelled by ci/);
+  assert.deepEqual(service.world.calls.slice(-1), ["runtime.remove green"], service.world.calls.join(", "));
+  assert.equal(service.world.current?.colour, "blue");
+  assert.deepEqual(service.world.running(), ["blue"]);
+  assert.equal((await service.compose(service.config, "web").store.read()).live?.release, "1");
+  assert.equal(
+    engine.cancel("web", started.log.deployId, "ci"),
+    false,
+    "an ended deploy cannot be cancelled",
+  );
+});
+
+test("a cancel after the release went live undoes nothing and says so", async () => {
+  const service = await fakeService();
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.stopGate = new Promise<void>(() => undefined);
+  const events: EventInput[] = [];
+  const started = await engine.startDeploy("web", V2, { by: { key: "ci" } });
+  started.log.subscribe((entry) => {
+    if (entry.type === "event") events.push(entry.event);
+  });
+  const result = await started.done;
+  assert.equal(result.status, "succeeded");
+  assert.equal(
+    engine.cancel("web", started.log.deployId, "ci"),
+    false,
+    "its result is out: nothing to cancel",
+  );
+  assert.equal(service.world.current?.colour, "green");
+});
+
 test("every step of a deploy is timed and each event names its step", async () => {
-  const { result, events } = await deployFailingAt(undefined);
+  const { result: reported, events, state } = await deployFailingAt(undefined);
+  // The stop runs after the result: its time is in the history, not in the result that was reported.
+  const durations: Partial<Record<string, number>> =
+    state.records.find((r) => r.id === reported.release)?.durations ?? {};
+  const result = { durations };
   for (const step of ["queue", "pull", "start", "health", "switch", "drain", "stop"] as const) {
     assert.equal(typeof result.durations[step], "number", step);
   }
@@ -105,7 +205,7 @@ test("every step of a deploy is timed and each event names its step", async () =
 
 test("a Docker engine that does not answer is DOCKER_UNAVAILABLE, saying what to check", async () => {
   const { composeService } = await import("../../agent/compose.js");
-  const { connectDocker } = await import("../../agent/docker/client.js");
+  const { connectDocker } = await import("../../agent/docker-api/client.js");
   const service = await fakeService();
   const ports = composeService(service.config, connectDocker("/nonexistent/docker.sock"), "web");
   await assert.rejects(

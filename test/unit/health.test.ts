@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { test } from "node:test";
-import { probe, waitHealthy } from "../../agent/docker/health.js";
+import { probe, waitHealthy } from "../../agent/readiness/http-probe.js";
 
 test("a 200 whose body trickles forever fails the probe at its deadline, and health at its own", async () => {
   const server = createServer((_req, res) => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkAgentUrl } from "../../action/agent-url.js";
-import { setOutputs } from "../../action/outputs.js";
+import { checkAgentUrl } from "../../action/client/agent-url.js";
+import { setOutputs } from "../../action/ci/outputs.js";
 import { jsonLine, neutralize } from "../../shared/neutralize.js";
 
 // Every form the GitHub runner, GitLab's log parser or a terminal acts on.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatAudit } from "../../agent/audit-table.js";
-import { formatHistory } from "../../agent/history-table.js";
+import { formatAudit } from "../../agent/commands/audit-table.js";
+import { formatHistory } from "../../agent/commands/history-table.js";
 import { slackText } from "../../agent/observe/webhooks.js";
 
 // What a client can put in its CI metadata (actor, ref, run URL) and so in the history and audit.

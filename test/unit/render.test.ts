@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { githubRenderer } from "../../action/github-render.js";
-import { gitlabRenderer } from "../../action/gitlab-render.js";
-import { ciMetadata } from "../../action/ci-metadata.js";
+import { githubRenderer } from "../../action/render/github-render.js";
+import { gitlabRenderer } from "../../action/render/gitlab-render.js";
+import { ciMetadata } from "../../action/ci/ci-metadata.js";
 import type { DeployEvent } from "../../shared/events.js";
 
 const time = new Date().toISOString();

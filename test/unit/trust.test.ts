@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { AuditLog } from "../../agent/state/audit-log.js";
 import { globMatches } from "../../agent/server/glob.js";
 import { TokenPins } from "../../agent/server/guard.js";
-import { parseConfig } from "../../agent/config.js";
+import { parseConfig } from "../../agent/config/load.js";
 
 test("claim globs: * spans any characters, ? one, everything else is literal", () => {
   assert.ok(globMatches("refs/heads/release-*", "refs/heads/release-2026.11"));

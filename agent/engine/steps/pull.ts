@@ -5,6 +5,7 @@ import type { ReleaseRun } from "../release-run.js";
 export const pull: PlanStep<ReleaseRun> = {
   name: "pull",
   timedElsewhere: true,
+  abandonable: true,
   async run(run) {
     run.pulled = await run.pulling;
   },

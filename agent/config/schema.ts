@@ -1,0 +1,381 @@
+import { z } from "zod";
+import { parseDuration } from "../../shared/duration.js";
+import { AGENT_ID, SERVICE_NAME, isServiceName, parseImageReference } from "../../shared/names.js";
+import { parseTrustedProxy } from "../server/client-address.js";
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (use 500ms, 30s, 5m)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const command = z.array(z.string().min(1)).min(1);
+
+/** `host:port` for a listener: a name or IPv4 address, or [IPv6]; port 0 picks a free one. */
+const listenAddress = z.string().refine((text) => {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  return match !== null && Number(match[2]) <= 65535;
+}, "use host:port, e.g. 127.0.0.1:7350 or [::1]:7350");
+
+const memory = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+(?:[kmg]b?)?$/i, "use bytes or 512m, 1g")])
+  .transform((value) => {
+    if (typeof value === "number") return value;
+    const match = /^(\d+)([kmg])?/i.exec(value);
+    const scale = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match?.[2] ?? "").toLowerCase()] ?? 1;
+    return Number(match?.[1]) * scale;
+  });
+
+/** A whole nginx server block rendered from the config, so a new site needs no hand-written nginx config. */
+const ServerBlock = z
+  .object({
+    /** Where the block is written: a file nginx includes in its http context (conf.d/*.conf). */
+    file: z.string().startsWith("/", "must be an absolute path"),
+    server_names: z.array(z.string().regex(/^[A-Za-z0-9.*_-]+$/, "a host name, or *.example.com")).min(1),
+    /** Defaults to 443 with tls, else 80. */
+    listen: z.number().int().min(1).max(65535).optional(),
+    tls: z
+      .object({
+        cert: z.string().startsWith("/"),
+        key: z.string().startsWith("/"),
+        /** Also answer plain HTTP on port 80 with a redirect to HTTPS. */
+        redirect_http: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    /** Pass WebSocket upgrades through, and let such connections stay open. */
+    websocket: z.boolean().default(false),
+    client_max_body_size: z
+      .string()
+      .regex(/^\d+[kmg]?$/i, "like 10m")
+      .default("10m"),
+  })
+  .strict();
+export type ServerBlock = z.infer<typeof ServerBlock>;
+
+const NginxConfig = z
+  .object({
+    upstream_file: z.string().startsWith("/", "must be an absolute path"),
+    upstream_name: z
+      .string()
+      .regex(/^[A-Za-z0-9_]+$/)
+      .optional(),
+    /** Host nginx: commands run on the host. Ignored when `container` is set. */
+    test: command.default(["nginx", "-t"]),
+    reload: command.default(["nginx", "-s", "reload"]),
+    /** The master's pid file, read to confirm that the new generation of workers is serving. */
+    pid_file: z.string().default("/run/nginx.pid"),
+    /** nginx running in a container: tested with `docker exec … nginx -t`, reloaded with SIGHUP. */
+    container: z.string().optional(),
+    /** Deadline for the new worker generation to take over after a reload. */
+    confirm_timeout: duration.default(10_000),
+    server: ServerBlock.optional(),
+  })
+  .strict();
+
+const HealthConfig = z
+  .object({
+    path: z.string().startsWith("/").default("/"),
+    interval: duration.default(1000),
+    timeout: duration.default(60_000),
+    request_timeout: duration.default(2000),
+  })
+  .strict();
+
+/**
+ * After the switch, a request through the proxy itself (nginx's own address, with the site's Host): proves the
+ * path users take reaches the new colour. Failing it switches back to the old colour, which still runs.
+ */
+const VerifyConfig = z
+  .object({
+    url: z.url(),
+    host: z.string().optional(),
+    /** Tries before giving up, one every interval. */
+    attempts: z.number().int().min(1).max(20).default(3),
+    interval: duration.default(500),
+    request_timeout: duration.default(2000),
+  })
+  .strict();
+
+const SwitchConfig = z
+  .object({
+    /** nat: a kernel rule below nginx moves between colours (no reload per deploy); reload: rewrite + reload. */
+    mode: z.enum(["nat", "reload"]).optional(),
+    /** NAT mode's stable port on the network gateway; derived from the service name when absent. */
+    port: z.number().int().min(1024).max(65535).optional(),
+    iptables: z.string().default("iptables"),
+    conntrack: z.string().default("conntrack"),
+    /** nftables' CLI: sets the timeout policy that makes conntrack forget the stable address's closed flows. */
+    nft: z.string().default("nft"),
+  })
+  .strict();
+
+export const NOTIFY_EVENTS = ["started", "succeeded", "failed", "rolled_back"] as const;
+
+/** A URL told about deploys: Slack-compatible `{ "text": … }` by default, or the full event as JSON. */
+const Webhook = z
+  .object({
+    url: z.url(),
+    format: z.enum(["slack", "json"]).default("slack"),
+    events: z.array(z.enum(NOTIFY_EVENTS)).default([...NOTIFY_EVENTS]),
+    /** Extra headers (an API token, say); values are never logged. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Retries after a failed delivery, waiting retry_delay, then 4× as long each time. */
+    retries: z.number().int().min(0).max(10).default(3),
+    retry_delay: duration.default(1000),
+  })
+  .strict();
+export type Webhook = z.infer<typeof Webhook>;
+
+const Notify = z.object({ webhooks: z.array(Webhook).default([]) }).strict();
+
+const ServiceConfig = z
+  .object({
+    image: z.string().refine((ref) => {
+      const parsed = parseImageReference(ref);
+      return parsed !== undefined && !parsed.tag && !parsed.digest;
+    }, "must be a repository without tag or digest, e.g. 127.0.0.1:5000/web"),
+    port: z.number().int().min(1).max(65535),
+    notify: Notify.optional(),
+    /**
+     * What the service's containers (<name>-blue, <name>-green), NAT chain and stable port are named after;
+     * the service name when absent. Set it when several agents share one Docker engine.
+     */
+    container_name: z
+      .string()
+      .regex(SERVICE_NAME, "use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)")
+      .optional(),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    env_file: z.string().optional(),
+    volumes: z.array(z.string().regex(/^[^:]+:[^:]+(?::(?:ro|rw))?$/, "use host:container[:ro]")).default([]),
+    network: z.string().default("bridge"),
+    memory: memory.optional(),
+    cpus: z.number().positive().optional(),
+    stop_signal: z
+      .string()
+      .regex(/^SIG[A-Z0-9]+$/)
+      .default("SIGTERM"),
+    stop_grace: duration.default(10_000),
+    keep_releases: z.number().int().min(1).default(10),
+    verify: VerifyConfig.optional(),
+    health: HealthConfig.default({ path: "/", interval: 1000, timeout: 60_000, request_timeout: 2000 }),
+    drain: duration.default(30_000),
+    lock_timeout: duration.default(600_000),
+    labels: z.record(z.string(), z.string()).default({}),
+    /**
+     * Run Docker's init as PID 1: it forwards the stop signal to the app, so an app that ignores SIGTERM as PID 1
+     * (no handler, as many images have) stops at once instead of after the whole stop_grace.
+     */
+    init: z.boolean().default(false),
+    nginx: NginxConfig,
+    switch: SwitchConfig.default({ iptables: "iptables", conntrack: "conntrack", nft: "nft" }),
+  })
+  .strict()
+  .transform((service, ctx) => {
+    // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.
+    const mode = service.switch.mode ?? (service.nginx.container ? "reload" : "nat");
+    if (mode === "nat" && service.nginx.container) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["switch", "mode"],
+        message: "NAT mode needs nginx on the host; with nginx.container use switch.mode: reload",
+      });
+    }
+    return { ...service, switch: { ...service.switch, mode } };
+  });
+
+const RegistryAuth = z
+  .object({
+    username: z.string(),
+    password: z.string().optional(),
+    password_file: z.string().optional(),
+  })
+  .strict()
+  .refine((auth) => auth.password !== undefined || auth.password_file !== undefined, {
+    message: "set password or password_file",
+  });
+
+const TrustedKey = z
+  .object({
+    /** Shown in logs, the audit log and release history. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/),
+    public_key_file: z.string().optional(),
+    public_key: z.string().optional(),
+    /** Services this key may act on; all when absent. */
+    services: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine((key) => (key.public_key_file === undefined) !== (key.public_key === undefined), {
+    message: "set exactly one of public_key_file or public_key",
+  });
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+function httpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/** `owner/…`: the owner (or top-level group) is fixed, whatever glob follows. */
+const fixedOwner = (value: string) => /^[^*?/]+\/./.test(value);
+const exact = (value: string) => value.length > 0 && !/[*?]/.test(value);
+
+/**
+ * Issuers anyone can get tokens from (every repository on GitHub, every project on gitlab.com): an entry for one
+ * must pin whose tokens it trusts, or any stranger's pipeline could deploy.
+ */
+const SHARED_ISSUERS: Record<
+  string,
+  { what: string; hint: string; claims: { name: string; pins: (v: string) => boolean }[] }
+> = {
+  "https://token.actions.githubusercontent.com": {
+    what: "repository",
+    hint: "repository exactly (acme/shop) or with a fixed owner (acme/*), or repository_id / repository_owner_id",
+    claims: [
+      { name: "repository", pins: fixedOwner },
+      { name: "repository_id", pins: exact },
+      { name: "repository_owner_id", pins: exact },
+    ],
+  },
+  "https://gitlab.com": {
+    what: "project",
+    hint: "project_path exactly (acme/shop) or with a fixed group (acme/*), or project_id / namespace_id",
+    claims: [
+      { name: "project_path", pins: fixedOwner },
+      { name: "project_id", pins: exact },
+      { name: "namespace_id", pins: exact },
+    ],
+  },
+};
+
+/** A CI identity provider whose signed ID tokens this agent accepts (GitHub Actions, GitLab, …). */
+const OidcTrust = z
+  .object({
+    /** Shown in logs and release history; defaults to the issuer's host. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/)
+      .optional(),
+    issuer: z.url().refine(httpsOrLoopback, "the issuer must be an https URL (plain http only on loopback)"),
+    /** The `aud` the token must carry; defaults to greenlight:<agent id>. */
+    audience: z.string().min(1).optional(),
+    /** Where the issuer publishes its keys; found by OpenID discovery when absent. */
+    jwks_url: z
+      .url()
+      .refine(httpsOrLoopback, "jwks_url must be an https URL (plain http only on loopback)")
+      .optional(),
+    /** Claims the token must carry, each exact or a glob (`*` any run of characters, `?` one). */
+    claims: z.record(z.string(), z.string()).refine((claims) => Object.keys(claims).length > 0, {
+      message:
+        "name at least one claim (e.g. repository or project_path): without one, every pipeline of the issuer would be trusted",
+    }),
+    /** Services these tokens may act on; all when absent. */
+    services: z.array(z.string()).optional(),
+  })
+  .strict()
+  .superRefine((entry, ctx) => {
+    const shared = SHARED_ISSUERS[entry.issuer];
+    if (!shared) return;
+    const pinned = shared.claims.some((claim) => {
+      const value = entry.claims[claim.name];
+      return value !== undefined && claim.pins(value);
+    });
+    if (!pinned) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["claims"],
+        message: `${entry.issuer} issues tokens to every ${shared.what} on it: pin ${shared.hint}`,
+      });
+    }
+  });
+export type OidcTrust = z.infer<typeof OidcTrust>;
+
+const Tls = z.object({ cert: z.string(), key: z.string() }).strict();
+
+export const AgentConfigSchema = z
+  .object({
+    id: z.string().regex(AGENT_ID, "letters, digits, . _ - (at most 64)"),
+    listen: listenAddress.default("127.0.0.1:7350"),
+    state_dir: z.string().startsWith("/", "must be an absolute path"),
+    docker: z
+      .object({ socket: z.string().default("/var/run/docker.sock") })
+      .strict()
+      .default({
+        socket: "/var/run/docker.sock",
+      }),
+    registries: z.record(z.string(), RegistryAuth).default({}),
+    tls: Tls.optional(),
+    notify: Notify.default({ webhooks: [] }),
+    /** Health and Prometheus metrics over plain HTTP; keep it on loopback (or behind your scraper's network). */
+    http: z
+      .object({ listen: listenAddress.default("127.0.0.1:7351"), enabled: z.boolean().default(true) })
+      .strict()
+      .default({ listen: "127.0.0.1:7351", enabled: true }),
+    log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /**
+     * Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed: behind a TLS-terminating nginx every
+     * peer is the proxy, and limits and the audit log need the client's own address. Nobody else's is read.
+     */
+    trusted_proxies: z
+      .array(z.string().refine((entry) => parseTrustedProxy(entry) !== undefined, "an address or CIDR block"))
+      .default([]),
+    /** Each deploy's event log (state_dir/deploys/<service>/<id>.jsonl), kept for attach and audits. */
+    deploy_logs: z
+      .object({
+        keep: z.number().int().min(1).max(10_000).default(100),
+        max_age: duration.default(30 * 86_400_000),
+      })
+      .strict()
+      .default({ keep: 100, max_age: 30 * 86_400_000 }),
+    trust: z
+      .object({ keys: z.array(TrustedKey).default([]), oidc: z.array(OidcTrust).default([]) })
+      .strict()
+      .default({ keys: [], oidc: [] }),
+    services: z.record(z.string(), ServiceConfig),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const name of Object.keys(config.services)) {
+      if (!SERVICE_NAME.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name],
+          message: `"${name}" is not a service name: use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)`,
+        });
+      }
+    }
+    const seen = new Map<number, string>();
+    for (const [name, service] of Object.entries(config.services)) {
+      if (service.switch.mode !== "nat") continue;
+      const port = stablePort(service.container_name ?? name, service.switch.port);
+      const other = seen.get(port);
+      if (other) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name, "switch", "port"],
+          message: `stable port ${port} is also used by service ${other}; set switch.port`,
+        });
+      }
+      seen.set(port, name);
+    }
+  });
+
+/** NAT mode's stable port: as configured, else derived from the service name in 17000–17999. */
+export function stablePort(service: string, configured: number | undefined): number {
+  if (configured) return configured;
+  let hash = 0;
+  for (const char of service) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return 17000 + (hash % 1000);
+}
+
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+export type NginxConfig = z.infer<typeof NginxConfig>;
+
+/** A configured service by name; own keys only (a service named `constructor` is not Object's). */
+export function findService(config: AgentConfig, name: string): ServiceConfig | undefined {
+  return isServiceName(name) && Object.hasOwn(config.services, name) ? config.services[name] : undefined;
+}

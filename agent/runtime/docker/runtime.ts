@@ -1,0 +1,129 @@
+import type Docker from "dockerode";
+import { readFile } from "node:fs/promises";
+import type { Colour } from "../../../shared/events.js";
+import { registryOf } from "../../../shared/names.js";
+import type { AgentConfig, ServiceConfig } from "../../config/schema.js";
+import { countOpenConnections } from "./connections.js";
+import { dockerUnavailable } from "../../docker-api/client.js";
+import type { GreenlightError } from "../../../shared/errors.js";
+import {
+  containerName,
+  exitState,
+  inspectRunning,
+  keepRunning,
+  listColours,
+  removeContainer,
+  startColour,
+  stopContainer,
+} from "./containers.js";
+import { followLogs, tailLogs } from "./logs.js";
+import { condensePullProgress, pullImage, type RegistryAuth } from "./pull.js";
+import type { Instance, InstanceSummary, OutputLine, Runtime } from "../../engine/ports.js";
+import { serviceEnv } from "./service-env.js";
+
+/** A service's colours as plain Docker containers on this host: `<unit>-blue`, `<unit>-green`. */
+export class DockerRuntime implements Runtime {
+  /** Container pids, for reading an instance's sockets in /proc while it drains. */
+  private readonly pids = new Map<string, number>();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly agent: AgentConfig,
+    private readonly unit: string,
+    private readonly config: ServiceConfig,
+  ) {}
+
+  nameOf(colour: Colour): string {
+    return containerName(this.unit, colour);
+  }
+
+  async pull(image: string, onProgress: (line: string) => void): Promise<{ digest: string; pinned: string }> {
+    const auth = await this.registryAuth(image);
+    return pullImage(this.docker, image, auth, condensePullProgress(onProgress)).catch((error: unknown) => {
+      throw this.unavailable(error) ?? error;
+    });
+  }
+
+  async start(spec: { colour: Colour; release: string; deployId: string; image: string }): Promise<Instance> {
+    const running = await startColour(this.docker, {
+      service: this.unit,
+      ...spec,
+      port: this.config.port,
+      env: await serviceEnv(this.config),
+      volumes: this.config.volumes,
+      network: this.config.network,
+      memory: this.config.memory,
+      cpus: this.config.cpus,
+      stopSignal: this.config.stop_signal,
+      stopGraceMs: this.config.stop_grace,
+      labels: this.config.labels,
+      init: this.config.init,
+    });
+    return this.instance(running);
+  }
+
+  async find(colour: Colour): Promise<Instance | undefined> {
+    const running = await inspectRunning(this.docker, containerName(this.unit, colour), this.config.network);
+    return running ? this.instance(running) : undefined;
+  }
+
+  list(): Promise<InstanceSummary[]> {
+    return listColours(this.docker, this.unit).catch((error: unknown) => {
+      throw this.unavailable(error) ?? error;
+    });
+  }
+
+  exitState(id: string): Promise<{ running: boolean; exitCode: number | null }> {
+    return exitState(this.docker, id);
+  }
+
+  followOutput(id: string, onLine: OutputLine): Promise<() => void> {
+    return followLogs(this.docker, id, onLine);
+  }
+
+  lastOutput(idOrName: string, lines: number, onLine: OutputLine): Promise<void> {
+    return tailLogs(this.docker, idOrName, lines, onLine);
+  }
+
+  keepRunning(id: string): Promise<void> {
+    return keepRunning(this.docker, id);
+  }
+
+  async openConnections(instance: Instance): Promise<number> {
+    const pid = this.pids.get(instance.id);
+    if (pid === undefined) throw new Error(`no process known for ${instance.id}`);
+    return countOpenConnections(pid, this.config.port);
+  }
+
+  async stop(id: string): Promise<void> {
+    await stopContainer(this.docker, id, this.config.stop_grace);
+  }
+
+  async remove(idOrName: string, graceMs = 1000): Promise<boolean> {
+    const removed = await removeContainer(this.docker, idOrName, graceMs);
+    this.pids.delete(idOrName);
+    return removed;
+  }
+
+  async restart(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+
+  private unavailable(error: unknown): GreenlightError | undefined {
+    const socket = (this.docker.modem as { socketPath?: unknown }).socketPath;
+    return dockerUnavailable(error, typeof socket === "string" ? socket : "the configured socket");
+  }
+
+  private instance(running: { id: string; ip: string; gateway: string; pid: number }): Instance {
+    this.pids.set(running.id, running.pid);
+    return { id: running.id, address: `${running.ip}:${this.config.port}`, gateway: running.gateway };
+  }
+
+  private async registryAuth(image: string): Promise<RegistryAuth | undefined> {
+    const host = registryOf(image);
+    const auth = this.agent.registries[host];
+    if (!auth) return undefined;
+    const password = auth.password ?? (await readFile(auth.password_file ?? "", "utf8")).trim();
+    return { username: auth.username, password, serveraddress: host };
+  }
+}
