@@ -1,5 +1,7 @@
 import { EXIT, GreenlightError, asGreenlightError, exitCodeFor, isErrorCode } from "../shared/errors.js";
+import { PROTOCOL_VERSION } from "../shared/limits.js";
 import { jsonLine, neutralize } from "../shared/neutralize.js";
+import { versionLine } from "../shared/version.js";
 import { writeKeyPair } from "./client/keygen.js";
 import { runClientCommand } from "./command.js";
 import { formatFleet } from "./fleet/fleet-table.js";
@@ -17,6 +19,7 @@ Usage:
   greenlight status   --agent URL --key FILE --service NAME
   greenlight attach   --agent URL --key FILE --service NAME --deploy-id ID
   greenlight keygen   --out PATH [--force]   writes PATH (private, 0600) and PATH.pub
+  greenlight --version
 
 Options (a flag wins over its variable; the Action's inputs of the same name mean the same):
 ${optionsHelp()}
@@ -41,6 +44,10 @@ async function keygen(settings: ClientSettings): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    write(versionLine("greenlight", PROTOCOL_VERSION));
+    return EXIT.ok;
+  }
   const settings = await readCliSettings(argv);
   if (settings.command === "help") {
     write(HELP);

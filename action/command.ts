@@ -1,5 +1,7 @@
 import { EXIT, type ExitCode } from "../shared/errors.js";
+import { neutralize } from "../shared/neutralize.js";
 import type { StatusMessage } from "../shared/protocol.js";
+import { VERSION } from "../shared/version.js";
 import { checkAgentUrl } from "./client/agent-url.js";
 import { clientAuth } from "./client/auth.js";
 import { runCommand, type ClientOptions } from "./client/client.js";
@@ -49,7 +51,15 @@ export async function runClientCommand(settings: ClientSettings, front: FrontEnd
   const interleaved = streamsAtOnce(plan, hosts.length);
   const renderer = (host: Host) =>
     front.renderer(host, { ...(fleet ? { prefix: host.name } : {}), interleaved });
+  const versionNoted = new Set<string>();
   const options = (host: Host): ClientOptions => ({
+    onAgentVersion: (version) => {
+      if (versionNoted.has(host.name)) return;
+      versionNoted.add(host.name);
+      front.note(
+        `agent ${host.agentId} runs greenlight ${neutralize(version, 64)}; this client is ${VERSION}`,
+      );
+    },
     url: host.url,
     auth,
     agentId: host.agentId,

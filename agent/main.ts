@@ -1,4 +1,6 @@
 import { parseArgs } from "node:util";
+import { PROTOCOL_VERSION } from "../shared/limits.js";
+import { versionLine } from "../shared/version.js";
 import { EXIT, GreenlightError, asGreenlightError, exitCodeFor } from "../shared/errors.js";
 import { auditCommand } from "./commands/audit.js";
 import { checkConfigCommand } from "./commands/check-config.js";
@@ -23,6 +25,7 @@ Usage:
   greenlight-agent uninstall [--root DIR] [--purge]
   greenlight-agent audit     --config FILE [--service NAME] [--since 1h|2026-11-23] [--json]
   greenlight-agent check-config --config FILE
+  greenlight-agent --version
 
 Exit codes: 0 succeeded; 1 deploy failed (the previous release keeps serving); 2 usage or config error;
 3 refused (unknown service, image outside the service's repository).`;
@@ -37,6 +40,10 @@ const WITH_CONFIG: Record<string, (config: AgentConfig, values: AgentValues) => 
 };
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    process.stdout.write(`${versionLine("greenlight-agent", PROTOCOL_VERSION)}\n`);
+    return EXIT.ok;
+  }
   const { values, positionals } = parseArgs({ args: argv, options: AGENT_OPTIONS, allowPositionals: true });
   const command = positionals[0];
   if (values.help || !command) {

@@ -1,7 +1,22 @@
 // Bundles each entry point into one self-contained ESM file in dist/ (committed: a GitHub Action runs from the
 // repository as checked out, with no install step).
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+// zod exports every locale as `z.locales` (about a quarter of each bundle); greenlight's messages are English
+// and never call z.locales, so the bundles get a locales module with English alone.
+const englishOnlyZod = {
+  name: "english-only-zod",
+  setup(build) {
+    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: new URL("./stubs/zod-locales.mjs", import.meta.url).pathname }
+        : undefined,
+    );
+  },
+};
 
 const entries = [
   { in: "agent/main.ts", out: "greenlight-agent" },
@@ -24,7 +39,12 @@ await build({
     "@grpc/grpc-js": "./scripts/stubs/buildkit.cjs",
     "@grpc/proto-loader": "./scripts/stubs/buildkit.cjs",
     protobufjs: "./scripts/stubs/buildkit.cjs",
+    "readable-stream": "./scripts/stubs/node-stream.cjs",
+    "tar-fs": "./scripts/stubs/tar-fs.cjs",
+    "@opentelemetry/api": "./scripts/stubs/opentelemetry.cjs",
   },
+  define: { __GREENLIGHT_VERSION__: JSON.stringify(version) },
+  plugins: [englishOnlyZod],
   minify: true,
   keepNames: true,
   banner: {
@@ -33,3 +53,6 @@ await build({
   },
   logLevel: "warning",
 });
+
+// The bins run as programs (npm links them; the GitLab component calls dist/greenlight.js directly).
+for (const entry of entries) chmodSync(`dist/${entry.out}.js`, 0o755);

@@ -15,6 +15,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 interface CodeSpec {
   exit: ExitCode;
   close: number;
+  /** A failed attempt by whoever sent it: the agent counts it against the sender's address. */
+  attempt?: true;
 }
 
 const codes = {
@@ -23,16 +25,16 @@ const codes = {
   CONFIG_INVALID: { exit: EXIT.usage, close: 4400 },
   CONFIG_NOT_FOUND: { exit: EXIT.usage, close: 4400 },
   // Verification and policy: nothing was done.
-  AUTH_MALFORMED: { exit: EXIT.rejected, close: 4401 },
-  AUTH_BAD_SIGNATURE: { exit: EXIT.rejected, close: 4401 },
-  AUTH_UNKNOWN_KEY: { exit: EXIT.rejected, close: 4401 },
-  AUTH_WRONG_AUDIENCE: { exit: EXIT.rejected, close: 4401 },
-  AUTH_BAD_NONCE: { exit: EXIT.rejected, close: 4401 },
-  AUTH_EXPIRED: { exit: EXIT.rejected, close: 4401 },
-  AUTH_NOT_YET_VALID: { exit: EXIT.rejected, close: 4401 },
-  AUTH_REPLAYED: { exit: EXIT.rejected, close: 4401 },
-  AUTH_UNTRUSTED_ISSUER: { exit: EXIT.rejected, close: 4401 },
-  AUTH_CLAIMS_MISMATCH: { exit: EXIT.rejected, close: 4403 },
+  AUTH_MALFORMED: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_BAD_SIGNATURE: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_UNKNOWN_KEY: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_WRONG_AUDIENCE: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_BAD_NONCE: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_EXPIRED: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_NOT_YET_VALID: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_REPLAYED: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_UNTRUSTED_ISSUER: { exit: EXIT.rejected, close: 4401, attempt: true },
+  AUTH_CLAIMS_MISMATCH: { exit: EXIT.rejected, close: 4403, attempt: true },
   AUTH_ISSUER_UNAVAILABLE: { exit: EXIT.rejected, close: 4503 },
   AUTH_TIMEOUT: { exit: EXIT.rejected, close: 4408 },
   AUTH_RATE_LIMITED: { exit: EXIT.rejected, close: 4429 },
@@ -44,7 +46,7 @@ const codes = {
   UNKNOWN_COMMAND: { exit: EXIT.rejected, close: 4400 },
   UNKNOWN_DEPLOY: { exit: EXIT.rejected, close: 4404 },
   INVALID_ARGUMENT: { exit: EXIT.rejected, close: 4400 },
-  PROTOCOL_ERROR: { exit: EXIT.rejected, close: 4400 },
+  PROTOCOL_ERROR: { exit: EXIT.rejected, close: 4400, attempt: true },
   FRAME_TOO_LARGE: { exit: EXIT.rejected, close: 1009 },
   // Deploy failures: the old release keeps serving.
   DEPLOY_IN_PROGRESS: { exit: EXIT.deployFailed, close: 4409 },
@@ -83,6 +85,30 @@ export function exitCodeFor(code: ErrorCode): ExitCode {
 
 export function closeCodeFor(code: ErrorCode): number {
   return codes[code].close;
+}
+
+/**
+ * What kind of failure a code is, from its exit code: the caller's input (usage), refused before anything was
+ * done (rejected), a deploy that failed with the old release serving (failed), or no answer (unreachable).
+ */
+export type ErrorCategory = "usage" | "rejected" | "failed" | "unreachable";
+
+export function categoryOf(code: ErrorCode): ErrorCategory {
+  const exit = codes[code].exit;
+  if (exit === EXIT.usage) return "usage";
+  if (exit === EXIT.rejected) return "rejected";
+  if (exit === EXIT.unreachable) return "unreachable";
+  return "failed";
+}
+
+/** Only an unanswered or lost connection is worth trying again; everything else would fail the same way. */
+export function isRetryable(code: ErrorCode): boolean {
+  return categoryOf(code) === "unreachable";
+}
+
+/** Whether the agent counts this refusal against the sender's address (a wrong key, a bad token, garbage). */
+export function countsAsFailedAttempt(code: ErrorCode): boolean {
+  return (codes[code] as CodeSpec).attempt === true;
 }
 
 export class GreenlightError extends Error {

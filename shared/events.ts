@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { DEPLOY_ID, ERROR_CODE, IMAGE_DIGEST, RELEASE_ID } from "./names.js";
 
 /** The steps of a deploy, in the order the engine runs them. Rendered as groups/sections by the client. */
@@ -27,28 +27,28 @@ export type Level = z.infer<typeof Level>;
 
 /** One line of a deploy's log. `source: container` lines are the container's own output, untrusted. */
 export const DeployEvent = z.object({
-  seq: z.number().int().nonnegative(),
+  seq: z.int().check(z.nonnegative()),
   time: z.string(),
   step: Step,
   level: Level,
-  source: z.enum(["agent", "container"]).default("agent"),
-  message: z.string().max(8192),
-  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  source: z._default(z.enum(["agent", "container"]), "agent"),
+  message: z.string().check(z.maxLength(8192)),
+  data: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))),
 });
 export type DeployEvent = z.infer<typeof DeployEvent>;
 
 export const Durations = z.object({
   total: z.number(),
-  queue: z.number().optional(),
-  pull: z.number().optional(),
-  start: z.number().optional(),
-  health: z.number().optional(),
-  switch: z.number().optional(),
-  verify: z.number().optional(),
-  drain: z.number().optional(),
+  queue: z.optional(z.number()),
+  pull: z.optional(z.number()),
+  start: z.optional(z.number()),
+  health: z.optional(z.number()),
+  switch: z.optional(z.number()),
+  verify: z.optional(z.number()),
+  drain: z.optional(z.number()),
   /** Upper bound on the time between the old colour's last request ending and the drain noticing it. */
-  drainTail: z.number().optional(),
-  stop: z.number().optional(),
+  drainTail: z.optional(z.number()),
+  stop: z.optional(z.number()),
 });
 export type Durations = z.infer<typeof Durations>;
 
@@ -56,23 +56,23 @@ export const ResultStatus = z.enum(["succeeded", "failed", "rolled_back"]);
 export type ResultStatus = z.infer<typeof ResultStatus>;
 
 export const ErrorBody = z.object({
-  code: z.string().regex(ERROR_CODE),
+  code: z.string().check(z.regex(ERROR_CODE)),
   message: z.string(),
-  step: Step.optional(),
+  step: z.optional(Step),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 /** The one result every accepted deploy or rollback ends with. */
 export const DeployResult = z.object({
-  deployId: z.string().regex(DEPLOY_ID),
-  service: z.string().max(128),
+  deployId: z.string().check(z.regex(DEPLOY_ID)),
+  service: z.string().check(z.maxLength(128)),
   status: ResultStatus,
-  release: z.string().regex(RELEASE_ID).optional(),
-  image: z.string().max(512).optional(),
-  digest: z.string().regex(IMAGE_DIGEST).optional(),
-  colour: Colour.optional(),
-  previousRelease: z.string().regex(RELEASE_ID).optional(),
+  release: z.optional(z.string().check(z.regex(RELEASE_ID))),
+  image: z.optional(z.string().check(z.maxLength(512))),
+  digest: z.optional(z.string().check(z.regex(IMAGE_DIGEST))),
+  colour: z.optional(Colour),
+  previousRelease: z.optional(z.string().check(z.regex(RELEASE_ID))),
   durations: Durations,
-  error: ErrorBody.optional(),
+  error: z.optional(ErrorBody),
 });
 export type DeployResult = z.infer<typeof DeployResult>;

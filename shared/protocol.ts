@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { DeployEvent, DeployResult } from "./events.js";
 import { DEPLOY_ID, IMAGE_DIGEST, RELEASE_ID } from "./names.js";
 
@@ -14,94 +14,92 @@ export const Command = z.enum(COMMANDS);
 export type Command = z.infer<typeof Command>;
 
 /** CI metadata the client sends along; recorded with the release and in the audit log. */
-export const CiMetadata = z
-  .object({
-    provider: z.string().max(32).optional(),
-    repository: z.string().max(200).optional(),
-    commit: z.string().max(80).optional(),
-    ref: z.string().max(200).optional(),
-    actor: z.string().max(100).optional(),
-    runUrl: z.string().max(500).optional(),
-  })
-  .strict();
+export const CiMetadata = z.strictObject({
+  provider: z.optional(z.string().check(z.maxLength(32))),
+  repository: z.optional(z.string().check(z.maxLength(200))),
+  commit: z.optional(z.string().check(z.maxLength(80))),
+  ref: z.optional(z.string().check(z.maxLength(200))),
+  actor: z.optional(z.string().check(z.maxLength(100))),
+  runUrl: z.optional(z.string().check(z.maxLength(500))),
+});
 export type CiMetadata = z.infer<typeof CiMetadata>;
 
 /** The claims of a signed request. `aud`, `nonce`, `iat`, `exp` and `jti` bind it to one agent, one connection, now. */
-export const RequestClaims = z
-  .object({
-    aud: z.string(),
-    nonce: z.string().min(16).max(128),
-    iat: z.number().int(),
-    exp: z.number().int(),
-    jti: z.string().min(16).max(128),
-    cmd: Command,
-    service: z.string().max(128),
-    image: z.string().max(512).optional(),
-    to: z.string().max(128).optional(),
-    deployId: z.string().max(64).optional(),
-    fromSeq: z.number().int().nonnegative().optional(),
-    ci: CiMetadata.optional(),
-  })
-  .strict();
+export const RequestClaims = z.strictObject({
+  aud: z.string(),
+  nonce: z.string().check(z.minLength(16), z.maxLength(128)),
+  iat: z.int(),
+  exp: z.int(),
+  jti: z.string().check(z.minLength(16), z.maxLength(128)),
+  cmd: Command,
+  service: z.string().check(z.maxLength(128)),
+  image: z.optional(z.string().check(z.maxLength(512))),
+  to: z.optional(z.string().check(z.maxLength(128))),
+  deployId: z.optional(z.string().check(z.maxLength(64))),
+  fromSeq: z.optional(z.int().check(z.nonnegative())),
+  ci: z.optional(CiMetadata),
+  /** The client's version, for the audit log and the agent's note when it differs from its own. */
+  version: z.optional(z.string().check(z.maxLength(64))),
+});
 export type RequestClaims = z.infer<typeof RequestClaims>;
 
 export const Hello = z.object({
   type: z.literal("hello"),
-  agentId: z.string().max(256),
-  protocol: z.number().int(),
+  agentId: z.string().check(z.maxLength(256)),
+  protocol: z.int(),
   nonce: z.string(),
+  /** The agent's version; the client says so when it differs from its own. */
+  version: z.optional(z.string().check(z.maxLength(64))),
 });
 
-export const RequestMessage = z
-  .object({
-    type: z.literal("request"),
-    token: z.string().max(16_384),
-    /** A CI ID token (OIDC) that stands in for a trusted key; `token` is then signed by a one-run key. */
-    identity: z.string().max(16_384).optional(),
-  })
-  .strict();
+export const RequestMessage = z.strictObject({
+  type: z.literal("request"),
+  token: z.string().check(z.maxLength(16_384)),
+  /** A CI ID token (OIDC) that stands in for a trusted key; `token` is then signed by a one-run key. */
+  identity: z.optional(z.string().check(z.maxLength(16_384))),
+});
 export type RequestMessage = z.infer<typeof RequestMessage>;
 
 /**
  * Sent by the client on the connection that started (or attached to) a deploy: undo it. The connection is the
  * one its signed request opened, so only the deploy's own requester can cancel it.
  */
-export const CancelMessage = z.object({ type: z.literal("cancel") }).strict();
+export const CancelMessage = z.strictObject({ type: z.literal("cancel") });
 export type CancelMessage = z.infer<typeof CancelMessage>;
 
 export const Accepted = z.object({
   type: z.literal("accepted"),
-  deployId: z.string().regex(DEPLOY_ID),
+  deployId: z.string().check(z.regex(DEPLOY_ID)),
   command: Command,
   service: z.string(),
 });
 
 export const EventMessage = z.object({
   type: z.literal("event"),
-  deployId: z.string().regex(DEPLOY_ID),
+  deployId: z.string().check(z.regex(DEPLOY_ID)),
   event: DeployEvent,
 });
 
 export const ResultMessage = z.object({ type: z.literal("result"), result: DeployResult });
 
 export const ReleaseSummary = z.object({
-  id: z.string().regex(RELEASE_ID),
+  id: z.string().check(z.regex(RELEASE_ID)),
   kind: z.string(),
   status: z.string(),
   image: z.string(),
-  digest: z.string().regex(IMAGE_DIGEST).optional(),
+  digest: z.optional(z.string().check(z.regex(IMAGE_DIGEST))),
   startedAt: z.string(),
-  finishedAt: z.string().optional(),
+  finishedAt: z.optional(z.string()),
   by: z.record(z.string(), z.string()),
-  durationMs: z.number().optional(),
-  error: z.string().optional(),
+  durationMs: z.optional(z.number()),
+  error: z.optional(z.string()),
 });
 export type ReleaseSummary = z.infer<typeof ReleaseSummary>;
 
 export const StatusMessage = z.object({
   type: z.literal("status"),
   service: z.string(),
-  live: z.object({ colour: z.string(), release: z.string().regex(RELEASE_ID) }).nullable(),
+  live: z.nullable(z.object({ colour: z.string(), release: z.string().check(z.regex(RELEASE_ID)) })),
   releases: z.array(ReleaseSummary),
 });
 export type StatusMessage = z.infer<typeof StatusMessage>;

@@ -1,7 +1,7 @@
-import { getIDToken } from "@actions/core";
 import { decodeJwt } from "jose";
 import { GreenlightError } from "../../shared/errors.js";
 import { generateRunSigner, importPrivateKey, type Signer } from "../../shared/signing.js";
+import { githubIdToken } from "./github-id-token.js";
 import { runKeyFor } from "./run-key.js";
 
 /**
@@ -54,10 +54,15 @@ export async function clientAuth(settings: AuthSettings, env: Env = process.env)
 
 /** GitHub Actions mints a token per audience on request (GitLab hands one over in a variable instead). */
 function tokenSource(env: Env): (audience: string) => Promise<string> {
-  if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+  const requestUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  const requestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (requestUrl && requestToken) {
     return async (audience) => {
       try {
-        return await getIDToken(audience);
+        const token = await githubIdToken(requestUrl, requestToken, audience);
+        // As the runner's own toolkit does: the token is masked in the job's log should anything print it.
+        if (/^[\w.-]+$/.test(token)) process.stdout.write(`::add-mask::${token}\n`);
+        return token;
       } catch (error) {
         throw new GreenlightError(
           "USAGE",

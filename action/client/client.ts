@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { GreenlightError, asGreenlightError, isErrorCode } from "../../shared/errors.js";
+import { GreenlightError, asGreenlightError, isErrorCode, isRetryable } from "../../shared/errors.js";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, TOKEN_LIFETIME_S } from "../../shared/limits.js";
 import { AgentMessage, type CiMetadata, type Command, type StatusMessage } from "../../shared/protocol.js";
 import { signRequest } from "../../shared/signing.js";
+import { VERSION } from "../../shared/version.js";
 import { neutralize } from "../../shared/neutralize.js";
 import type { ClientAuth } from "./auth.js";
+import { connectError } from "./connect-error.js";
 
 export interface ClientOptions {
   url: URL;
@@ -21,6 +23,8 @@ export interface ClientOptions {
   ca?: Buffer;
   timeoutMs: number;
   ci: CiMetadata;
+  /** Told the agent's version when it differs from this client's. */
+  onAgentVersion?: (version: string) => void;
   /** Aborted: ask the agent to cancel the deploy this command started or follows (it undoes it). */
   cancel?: AbortSignal;
 }
@@ -78,13 +82,7 @@ export async function runCommand(
       },
     });
     if (attempt.outcome) return attempt.outcome;
-    if (
-      attempt.error &&
-      attempt.error.code !== "CONNECTION_LOST" &&
-      attempt.error.code !== "AGENT_UNREACHABLE"
-    ) {
-      throw attempt.error;
-    }
+    if (attempt.error && !isRetryable(attempt.error.code)) throw attempt.error;
     const lost =
       attempt.error ?? new GreenlightError("CONNECTION_LOST", "connection closed without a result");
     // Before the agent accepted anything, only an unreachable agent is worth retrying (a few times).
@@ -195,6 +193,9 @@ function connectOnce(
             ws.close();
             return;
           }
+          // Only a version that looks like one is repeated; anything else from the server is not printed.
+          if (message.version && message.version !== VERSION && /^[\w.+-]{1,64}$/.test(message.version))
+            options.onAgentVersion?.(message.version);
           const agentId = options.agentId;
           let identity: string | undefined;
           try {
@@ -216,6 +217,7 @@ function connectOnce(
               ...(args.deployId ? { deployId: args.deployId } : {}),
               ...(args.cmd === "attach" ? { fromSeq } : {}),
               ci: options.ci,
+              version: VERSION,
             },
             options.auth.signer,
             TOKEN_LIFETIME_S,
@@ -255,27 +257,7 @@ function connectOnce(
       }
     };
     ws.on("error", (error: NodeJS.ErrnoException) => {
-      if (!opened && !attempt.error && /Unexpected server response: 429/.test(error.message)) {
-        attempt.error = new GreenlightError(
-          "AUTH_RATE_LIMITED",
-          "the agent refused the connection: too many connections or failures from this address",
-        );
-      } else if (
-        !opened &&
-        !attempt.error &&
-        /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(error.code ?? error.message)
-      ) {
-        attempt.error = new GreenlightError(
-          "AGENT_UNREACHABLE",
-          `the agent's TLS certificate is not trusted (${error.code ?? error.message}); pass its CA with --ca`,
-          { permanent: true },
-        );
-      } else if (!opened && !attempt.error) {
-        attempt.error = new GreenlightError(
-          "AGENT_UNREACHABLE",
-          `cannot reach the agent at ${options.url.host}: ${error.code ?? error.message}`,
-        );
-      }
+      if (!opened && !attempt.error) attempt.error = connectError(error, options.url);
     });
     ws.on("close", (code, reason) => {
       if (!attempt.outcome && !attempt.error) {

@@ -1,4 +1,11 @@
-import { GreenlightError, asGreenlightError, exitCodeFor, EXIT, type ExitCode } from "../../shared/errors.js";
+import {
+  GreenlightError,
+  asGreenlightError,
+  categoryOf,
+  exitCodeFor,
+  EXIT,
+  type ExitCode,
+} from "../../shared/errors.js";
 import type { DeployResult } from "../../shared/events.js";
 import { shortName, type AgentTarget } from "../client/agent-url.js";
 import type { CommandArgs, Outcome, Renderer } from "../client/client.js";
@@ -234,12 +241,9 @@ async function revertSwitched(
 }
 
 function failedReport(host: Host, error: GreenlightError): HostReport {
+  const category = categoryOf(error.code);
   const status: HostStatus =
-    error.code === "AGENT_UNREACHABLE" || error.code === "CONNECTION_LOST"
-      ? "unreachable"
-      : exitCodeFor(error.code) === EXIT.rejected || exitCodeFor(error.code) === EXIT.usage
-        ? "rejected"
-        : "failed";
+    category === "unreachable" ? "unreachable" : category === "failed" ? "failed" : "rejected";
   return { host: host.name, status, error: { code: error.code, message: error.message } };
 }
 

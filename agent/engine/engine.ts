@@ -1,23 +1,15 @@
-import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
-import { MAX_QUEUED_DEPLOYS } from "../../shared/limits.js";
-import type { DeployEvent, DeployResult } from "../../shared/events.js";
+import type { DeployResult } from "../../shared/events.js";
 import type { AgentConfig } from "../config/schema.js";
-import { DeployLog, readDeployLog } from "../state/event-log.js";
+import type { DeployLog } from "../state/event-log.js";
 import type { ReleaseRecord } from "../state/releases.js";
-import type { ServicePorts } from "./ports.js";
-import { runReleasePlan } from "./release.js";
-import { assertImageAllowed, newDeployId } from "./request.js";
+import { follow, type DeployObserver, type DeployOptions } from "./deploy-watch.js";
+import { Deploys } from "./deploys.js";
 import { acquireServiceLock } from "./lock.js";
+import type { ServicePorts } from "./ports.js";
 import { reconcileService } from "./reconcile.js";
+import { assertImageAllowed } from "./request.js";
 import { rollbackTarget } from "./rollback.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
-import {
-  follow,
-  notifyAll,
-  type DeployInfo,
-  type DeployObserver,
-  type DeployOptions,
-} from "./deploy-watch.js";
 export type { DeployInfo, DeployObserver, DeployOptions } from "./deploy-watch.js";
 
 /**
@@ -25,10 +17,7 @@ export type { DeployInfo, DeployObserver, DeployOptions } from "./deploy-watch.j
  * `DeployLog` so each one is streamed, kept on disk, and ends with exactly one result.
  */
 export class Engine {
-  private readonly active = new Map<string, { service: string; log: DeployLog; cancel: AbortController }>();
-  /** Deploys per service running or waiting for its lock. */
-  private readonly inFlight = new Map<string, number>();
-  private readonly work = new Set<Promise<void>>();
+  private readonly deploys = new Deploys(() => this.config);
 
   constructor(
     private config: AgentConfig,
@@ -59,7 +48,7 @@ export class Engine {
   ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
     const ctx = this.service(serviceName);
     assertImageAllowed(ctx, image);
-    return this.start(ctx, "deploy", () => image, options);
+    return this.deploys.launch(ctx, "deploy", image, options);
   }
 
   async startRollback(
@@ -69,10 +58,10 @@ export class Engine {
   ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
     const ctx = this.service(serviceName);
     const target = rollbackTarget(await ctx.store.read(), ctx.config.image, to);
-    return this.start(
+    return this.deploys.launch(
       ctx,
       "rollback",
-      () => target.image,
+      target.image,
       options,
       `rolling back to release ${target.record.id}`,
     );
@@ -99,13 +88,8 @@ export class Engine {
   }
 
   /** A running or recent deploy of `service`, live; an older one read back from disk. */
-  async findDeploy(
-    service: string,
-    deployId: string,
-  ): Promise<{ live: DeployLog } | { events: DeployEvent[]; result?: DeployResult } | undefined> {
-    const active = this.active.get(deployId);
-    if (active) return active.service === service ? { live: active.log } : undefined;
-    return readDeployLog(this.config.state_dir, service, deployId);
+  findDeploy(service: string, deployId: string): ReturnType<Deploys["find"]> {
+    return this.deploys.find(service, deployId);
   }
 
   /**
@@ -113,28 +97,17 @@ export class Engine {
    * false when there is no such deploy running (it finished, or never was).
    */
   cancel(service: string, deployId: string, by: string): boolean {
-    const active = this.active.get(deployId);
-    if (!active || active.service !== service || active.log.result) return false;
-    if (!active.cancel.signal.aborted) {
-      active.log.append({
-        step: "queue",
-        level: "warn",
-        source: "agent",
-        message: `cancel requested by ${by}`,
-      });
-      active.cancel.abort(new GreenlightError("CANCELLED", `cancelled by ${by}; what it had done is undone`));
-    }
-    return true;
+    return this.deploys.cancel(service, deployId, by);
   }
 
   /** Deploys not yet finished (their result may be out while the old colour stops), for graceful shutdown. */
   running(): Promise<void>[] {
-    return [...this.work];
+    return this.deploys.running();
   }
 
   /** Resolves once every deploy has finished, including what runs after its result. */
-  async idle(): Promise<void> {
-    while (this.work.size > 0) await Promise.all([...this.work]);
+  idle(): Promise<void> {
+    return this.deploys.idle();
   }
 
   async history(serviceName: string): Promise<ReleaseRecord[]> {
@@ -153,85 +126,7 @@ export class Engine {
     }
   }
 
-  private readonly observers: DeployObserver[] = [];
-
   observe(observer: DeployObserver): void {
-    this.observers.push(observer);
-  }
-
-  private notify(call: (observer: DeployObserver) => void): void {
-    notifyAll(this.observers, call);
-  }
-
-  private async start(
-    ctx: ServicePorts,
-    kind: "deploy" | "rollback",
-    image: () => string,
-    options: DeployOptions,
-    intro?: string,
-  ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
-    // Counted before anything awaits, so requests arriving together cannot all slip under the cap.
-    const inFlight = this.inFlight.get(ctx.name) ?? 0;
-    if (inFlight > MAX_QUEUED_DEPLOYS) {
-      throw new GreenlightError(
-        "DEPLOY_IN_PROGRESS",
-        `${ctx.name} has a deploy running and ${MAX_QUEUED_DEPLOYS} waiting behind it; try again when one has finished`,
-      );
-    }
-    this.inFlight.set(ctx.name, inFlight + 1);
-    const settle = () => {
-      const left = (this.inFlight.get(ctx.name) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(ctx.name, left);
-      else this.inFlight.delete(ctx.name);
-    };
-    const deployId = options.deployId ?? newDeployId();
-    const log = await DeployLog.open(this.config.state_dir, ctx.name, deployId, {
-      keep: this.config.deploy_logs.keep,
-      maxAgeMs: this.config.deploy_logs.max_age,
-    }).catch((error: unknown) => {
-      settle();
-      throw error;
-    });
-    const cancel = new AbortController();
-    this.active.set(deployId, { service: ctx.name, log, cancel });
-    const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
-    if (intro) log.append({ step: "rollback", level: "info", source: "agent", message: intro });
-    const info: DeployInfo = { deployId, service: ctx.name, kind, image: image(), by: options.by ?? {} };
-    this.notify((o) => o.started?.(info));
-    let announced = false;
-    const announce = (result: DeployResult) => {
-      if (announced) return;
-      announced = true;
-      log.report(result);
-      this.notify((o) => o.finished?.(info, result));
-    };
-    const whole = runReleasePlan(
-      ctx,
-      { deployId, kind, image: info.image, by: info.by, signal },
-      (event) => log.append(event),
-      { stateDir: this.config.state_dir, report: announce },
-    )
-      .catch((error: unknown): DeployResult => {
-        const failure = asGreenlightError(error);
-        log.append({ step: "queue", level: "error", source: "agent", message: failure.message });
-        return {
-          deployId,
-          service: ctx.name,
-          status: "failed",
-          durations: { total: 0 },
-          error: { code: failure.code, message: failure.message },
-        };
-      })
-      .then(async (result) => {
-        announce(result);
-        await log.close();
-        settle();
-        // Once on disk, a finished deploy is read back from there: memory holds only running deploys.
-        this.active.delete(deployId);
-        this.work.delete(whole);
-      });
-    this.work.add(whole);
-    const done = log.done;
-    return { log, done };
+    this.deploys.observe(observer);
   }
 }

@@ -72,11 +72,16 @@ export async function runReleasePlan(
     note: (message) => log.info(message),
   });
   let run: ReleaseRun | undefined;
+  // The container's output ends with the plan, before the result is reported (and at the latest on the way out).
+  const quiet = () => {
+    run?.stopOutput?.();
+    if (run) delete run.stopOutput;
+    output.close();
+  };
   try {
     run = await beginRelease(ports, request, log, output, durations);
     const outcome = await runPlan(RELEASE_PLAN, run, log, durations, request.signal);
-    run.stopOutput?.();
-    output.close();
+    quiet();
     if (run.drainTail !== undefined) durations.drainTail = run.drainTail;
     durations.total = Date.now() - started;
     const error = outcome.error;
@@ -120,8 +125,7 @@ export async function runReleasePlan(
     await finishAfterResult(run, durations);
     return result;
   } finally {
-    run?.stopOutput?.();
-    output.close();
+    quiet();
     await lock.release();
   }
 }

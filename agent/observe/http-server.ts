@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AgentMetrics } from "./metrics.js";
+import { VERSION } from "../../shared/version.js";
 
 export interface ObserveServer {
   port: number;
@@ -23,7 +24,7 @@ export async function startObserveServer(
       void health().then(({ ok, detail }) => {
         res
           .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
-          .end(`${JSON.stringify({ status: ok ? "ok" : "unavailable", ...detail })}\n`);
+          .end(`${JSON.stringify({ status: ok ? "ok" : "unavailable", version: VERSION, ...detail })}\n`);
       });
     } else if (path === "/metrics") {
       void metrics.registry.metrics().then((text) => {

@@ -1,3 +1,4 @@
+import { VERSION } from "../../shared/version.js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DeployResult } from "../../shared/events.js";
 import type { DeployInfo, DeployObserver } from "../engine/engine.js";
@@ -58,6 +59,12 @@ export class AgentMetrics implements DeployObserver {
   });
 
   constructor(activeConnections: () => number) {
+    new Gauge({
+      name: "greenlight_build_info",
+      help: "The agent's version (value 1)",
+      labelNames: ["version", "node"] as const,
+      registers: [this.registry],
+    }).set({ version: VERSION, node: process.version }, 1);
     new Gauge({
       name: "greenlight_active_connections",
       help: "WebSocket connections open now",

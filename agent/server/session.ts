@@ -1,6 +1,12 @@
+import { VERSION } from "../../shared/version.js";
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
-import { GreenlightError, asGreenlightError, closeCodeFor, type ErrorCode } from "../../shared/errors.js";
+import {
+  GreenlightError,
+  asGreenlightError,
+  closeCodeFor,
+  countsAsFailedAttempt,
+} from "../../shared/errors.js";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { MAX_BUFFERED_BYTES, PROTOCOL_VERSION, REQUEST_DEADLINE_MS } from "../../shared/limits.js";
 import {
@@ -48,20 +54,6 @@ function reject(ws: WebSocket, error: GreenlightError): void {
   ws.close(closeCodeFor(error.code), error.code);
 }
 
-const AUTH_CODES = new Set<ErrorCode>([
-  "AUTH_MALFORMED",
-  "AUTH_BAD_SIGNATURE",
-  "AUTH_UNKNOWN_KEY",
-  "AUTH_WRONG_AUDIENCE",
-  "AUTH_BAD_NONCE",
-  "AUTH_EXPIRED",
-  "AUTH_NOT_YET_VALID",
-  "AUTH_REPLAYED",
-  "AUTH_UNTRUSTED_ISSUER",
-  "AUTH_CLAIMS_MISMATCH",
-  "PROTOCOL_ERROR",
-]);
-
 /** One connection: hello with a fresh nonce, exactly one signed request, then its answer or stream. */
 export function runSession(ws: WebSocket, address: string, deps: SessionDeps): void {
   const key = limitKey(address);
@@ -73,7 +65,7 @@ export function runSession(ws: WebSocket, address: string, deps: SessionDeps): v
   );
   const nonce = randomBytes(24).toString("base64url");
   const agentId = deps.engine.agentConfig.id;
-  send(ws, { type: "hello", agentId, protocol: PROTOCOL_VERSION, nonce });
+  send(ws, { type: "hello", agentId, protocol: PROTOCOL_VERSION, nonce, version: VERSION });
   const deadline = setTimeout(() => {
     deps.guard.failed(key);
     deps.refusals.record({ peer: address, code: "AUTH_TIMEOUT" });
@@ -89,7 +81,7 @@ export function runSession(ws: WebSocket, address: string, deps: SessionDeps): v
     void handleRequest(ws, address, nonce, isBinary ? undefined : data.toString(), deps, known)
       .catch((error: unknown) => {
         const failure = asGreenlightError(error);
-        if (AUTH_CODES.has(failure.code)) deps.guard.failed(key);
+        if (countsAsFailedAttempt(failure.code)) deps.guard.failed(key);
         deps.refused?.(failure.code);
         // What the client is told may be less than what the operator needs (which claim did not match).
         const detail = typeof failure.details?.detail === "string" ? failure.details.detail : failure.message;
@@ -103,6 +95,7 @@ export function runSession(ws: WebSocket, address: string, deps: SessionDeps): v
 
 /** What is known of a request so far (nothing is trusted before verification), for the audit log. */
 interface RequestContext {
+  clientVersion?: string;
   command?: string;
   service?: string;
   image?: string;
@@ -133,6 +126,7 @@ async function handleRequest(
     service: claims.service.slice(0, 128),
     identity: by,
     ...(claims.image ? { image: claims.image } : {}),
+    ...(claims.version ? { clientVersion: claims.version.slice(0, 64) } : {}),
   });
   if (!deps.replays.remember(claims.jti, claims.exp)) {
     throw new GreenlightError("AUTH_REPLAYED", "this request was already used");
@@ -144,6 +138,9 @@ async function handleRequest(
     cmd: claims.cmd,
     service: claims.service,
     ...by,
+    ...(claims.version && claims.version !== VERSION
+      ? { clientVersion: claims.version, agentVersion: VERSION }
+      : {}),
   });
   switch (claims.cmd) {
     case "status": {

@@ -18,6 +18,8 @@ export const AuditRecord = z.object({
   code: z.string().optional(),
   message: z.string().optional(),
   durationMs: z.number().optional(),
+  /** The client's version as it signed it. */
+  clientVersion: z.string().optional(),
   /** Refusals: how many alike (same address and code) this record stands for. */
   count: z.number().optional(),
 });

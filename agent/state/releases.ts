@@ -24,8 +24,8 @@ export const ReleaseRecord = z.object({
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   by: z.record(z.string(), z.string()).default({}),
-  durations: Durations.optional(),
-  error: ErrorBody.optional(),
+  durations: z.optional(Durations),
+  error: z.optional(ErrorBody),
 });
 export type ReleaseRecord = z.infer<typeof ReleaseRecord>;
 

@@ -27,8 +27,12 @@ after(async () => {
   await issuer?.stop();
 });
 
-async function fake(agentId: string, script?: FakeScript): Promise<FakeAgent> {
-  const agent = await startFakeAgent(agentId, script);
+async function fake(
+  agentId: string,
+  script?: FakeScript,
+  hello?: Record<string, unknown>,
+): Promise<FakeAgent> {
+  const agent = await startFakeAgent(agentId, script, hello);
   fakes.push(agent);
   return agent;
 }
@@ -130,6 +134,25 @@ test("without ID=, the agent expected is the URL's host name, and an agent by th
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /"127\.0\.0\.1" \(the URL's host name, the default\) was expected/);
   assert.match(refused.stderr, /--agent web-1=ws:\/\/127\.0\.0\.1:\d+/);
+});
+
+test("an agent of another version is named as such; a version that is not one is not printed", async () => {
+  const answer: FakeScript = (ws) => {
+    ws.send(JSON.stringify({ type: "status", service: "web", live: null, releases: [] }));
+    ws.close(1000);
+  };
+  const older = await fake("web-1", answer, { version: "0.0.9" });
+  const run = await runClient(["status", "--service", "web", "--agent", `web-1=${older.url}`], {
+    GREENLIGHT_KEY: keys.privatePem,
+  }).done;
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /agent web-1 runs greenlight 0\.0\.9; this client is \d+\.\d+\.\d+/);
+  const odd = await fake("web-1", answer, { version: "\u001b[31m::error::pwned" });
+  const quiet = await runClient(["status", "--service", "web", "--agent", `web-1=${odd.url}`], {
+    GREENLIGHT_KEY: keys.privatePem,
+  }).done;
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stdout, /runs greenlight|pwned/);
 });
 
 test("keyless: no ID token is requested for an endpoint that is not the agent configured", async () => {

@@ -131,7 +131,13 @@ test("a deploy and a refused request: audit log, metrics and webhooks tell what 
   assert.match(metrics, /greenlight_active_connections \d+/);
   const health = await fetch(`${agent.httpUrl}/healthz`);
   assert.equal(health.status, 200);
-  assert.equal(((await health.json()) as { docker: boolean }).docker, true);
+  const healthBody = (await health.json()) as { docker: boolean; version: string };
+  assert.equal(healthBody.docker, true);
+  assert.match(healthBody.version, /^\d+\.\d+\.\d+/);
+  assert.match(
+    metrics,
+    new RegExp(`greenlight_build_info\\{version="${healthBody.version.replace(/\./g, "\\.")}",node="v`),
+  );
 
   // Webhooks: the JSON one got both events, Slack's only what it asked for, in its format.
   await waitFor("the webhooks", async () =>

@@ -19,6 +19,8 @@ export interface FakeAgent {
 export async function startFakeAgent(
   agentId: string,
   script: FakeScript = () => undefined,
+  /** More fields of its `hello` (a version). */
+  hello: Record<string, unknown> = {},
 ): Promise<FakeAgent> {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise<void>((resolve) => server.once("listening", resolve));
@@ -30,6 +32,7 @@ export async function startFakeAgent(
         agentId,
         protocol: PROTOCOL_VERSION,
         nonce: randomBytes(24).toString("base64url"),
+        ...hello,
       }),
     );
     ws.once("message", (data) => {

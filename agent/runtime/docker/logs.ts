@@ -4,9 +4,7 @@ import { MAX_CONTAINER_LINE_BYTES } from "../../../shared/limits.js";
 import { frames } from "../../docker-api/stream-frames.js";
 import { dockerStatus, modemOf } from "../../docker-api/client.js";
 import { LineSplitter } from "./line-splitter.js";
-
-/** A container's line as read: at most MAX_CONTAINER_LINE_BYTES of it, and how many bytes more it had. */
-export type ContainerLine = (line: Buffer, cutBytes: number, stream: "stdout" | "stderr") => void;
+import type { OutputLine } from "../../engine/ports.js";
 
 function splitInto(stream: Readable, onLine: (line: Buffer, cutBytes: number) => void): void {
   const splitter = new LineSplitter(MAX_CONTAINER_LINE_BYTES, onLine);
@@ -15,7 +13,7 @@ function splitInto(stream: Readable, onLine: (line: Buffer, cutBytes: number) =>
 }
 
 /** Follows a container's stdout and stderr line by line until `stop()`; memory held is bounded per stream. */
-export async function followLogs(docker: Docker, id: string, onLine: ContainerLine): Promise<() => void> {
+export async function followLogs(docker: Docker, id: string, onLine: OutputLine): Promise<() => void> {
   const raw = (await docker.getContainer(id).logs({
     follow: true,
     stdout: true,
@@ -39,7 +37,7 @@ export async function tailLogs(
   docker: Docker,
   idOrName: string,
   lines: number,
-  onLine: ContainerLine,
+  onLine: OutputLine,
 ): Promise<void> {
   let raw: Buffer;
   try {
