@@ -6,7 +6,9 @@ import { ContainerNginx, HostNginx } from "./proxy/nginx/controller.js";
 import { defaultUpstreamName } from "./proxy/nginx/upstream.js";
 import { NginxProxy } from "./proxy/nginx/proxy.js";
 import { DockerRuntime } from "./runtime/docker/runtime.js";
+import { RuntimeHealthReadiness } from "./readiness/docker-health.js";
 import { HttpReadiness } from "./readiness/http.js";
+import { TcpReadiness } from "./readiness/tcp.js";
 import { ReleaseStore } from "./state/releases.js";
 import { NatSwitch } from "./switch/nat/nat-switch.js";
 import { ReloadSwitch } from "./switch/reload/reload-switch.js";
@@ -37,7 +39,11 @@ export function composeService(agent: AgentConfig, docker: Docker, name: string)
     config,
     store: new ReleaseStore(agent.state_dir, name, config.keep_releases),
     runtime,
-    readiness: new HttpReadiness(runtime, config.health),
+    readiness: config.health.tcp
+      ? new TcpReadiness(runtime, config.health)
+      : config.health.docker
+        ? new RuntimeHealthReadiness(runtime, config.health)
+        : new HttpReadiness(runtime, config.health),
     proxy,
     traffic:
       config.switch.mode === "nat"

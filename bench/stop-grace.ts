@@ -16,6 +16,7 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 const registry = await startRegistry();
 const rows: (string | number)[][] = [];
+let stopLoad: (() => Promise<unknown>) | undefined;
 try {
   const images = await Promise.all(
     ["v1", "v2"].map((version) => buildTestApp(registry.host, { version, ignoresTerm: true })),
@@ -27,6 +28,7 @@ try {
     try {
       await site.deploy(images[0] ?? "");
       const load = await startLoad(site.nginx.url, STANDARD_LOAD);
+      stopLoad = () => load.stop();
       const reported: number[] = [];
       const stops: number[] = [];
       for (let i = 0; i < deploys; i += 1) {
@@ -41,6 +43,7 @@ try {
         );
       }
       const report = await load.stop();
+      stopLoad = undefined;
       const whole = reported.map((r, i) => r + (stops[i] ?? 0));
       rows.push([
         label,
@@ -50,6 +53,8 @@ try {
         ms(median(whole)),
       ]);
     } finally {
+      // A failed deploy must not leave the load running behind the table.
+      await stopLoad?.();
       await site.stop();
     }
   }

@@ -6,6 +6,7 @@ export const STEPS = [
   "queue",
   "reconcile",
   "pull",
+  "release",
   "start",
   "health",
   "switch",

@@ -76,14 +76,34 @@ const NginxConfig = z
   })
   .strict();
 
+/** `200-399`, or one status: the answers a health check takes as healthy. */
+const statusRange = z
+  .union([z.number().int(), z.string().regex(/^\d{3}(-\d{3})?$/, "a status or a range, e.g. 200-399")])
+  .transform((value): [number, number] => {
+    const [low, high] = String(value).split("-").map(Number);
+    return [low ?? 200, high ?? low ?? 299];
+  });
+
 const HealthConfig = z
   .object({
     path: z.string().startsWith("/").default("/"),
+    /** Statuses that mean healthy (HTTP checks). */
+    status: statusRange.default([200, 299]),
+    /** The Host header of the HTTP check, for an app that answers only to its own name. */
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9.:-]+$/, "a host name")
+      .optional(),
+    /** Ready when the port accepts a connection: for services that do not speak HTTP. */
+    tcp: z.boolean().default(false),
+    /** Ready when the image's own HEALTHCHECK passes (Docker's health status). */
+    docker: z.boolean().default(false),
     interval: duration.default(1000),
     timeout: duration.default(60_000),
     request_timeout: duration.default(2000),
   })
-  .strict();
+  .strict()
+  .refine((health) => !(health.tcp && health.docker), "choose one of health.tcp and health.docker");
 
 /**
  * After the switch, a request through the proxy itself (nginx's own address, with the site's Host): proves the
@@ -148,6 +168,28 @@ const ServiceConfig = z
       .string()
       .regex(SERVICE_NAME, "use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)")
       .optional(),
+    /**
+     * Run once per deploy in a container of the new image, before anything starts or switches (migrations);
+     * a non-zero exit fails the deploy with the old release serving.
+     */
+    release_command: command.optional(),
+    release_timeout: duration.default(600_000),
+    /** The container's command and entrypoint instead of the image's (one image as web and as worker). */
+    command: command.optional(),
+    entrypoint: command.optional(),
+    /** The user the process runs as (name, uid or uid:gid), instead of the image's. */
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?$/, "a name or uid, optionally :group")
+      .optional(),
+    working_dir: z.string().startsWith("/", "must be an absolute path").optional(),
+    /** Extra /etc/hosts entries: name → address (host-gateway: the host itself). */
+    hosts: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9.-]+$/, "a host name"),
+        z.string().regex(/^(host-gateway|[0-9A-Fa-f:.]+)$/, "an IP address or host-gateway"),
+      )
+      .default({}),
     env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
     env_file: z.string().optional(),
     volumes: z.array(z.string().regex(/^[^:]+:[^:]+(?::(?:ro|rw))?$/, "use host:container[:ro]")).default([]),
@@ -161,7 +203,15 @@ const ServiceConfig = z
     stop_grace: duration.default(10_000),
     keep_releases: z.number().int().min(1).default(10),
     verify: VerifyConfig.optional(),
-    health: HealthConfig.default({ path: "/", interval: 1000, timeout: 60_000, request_timeout: 2000 }),
+    health: HealthConfig.default({
+      path: "/",
+      status: [200, 299],
+      tcp: false,
+      docker: false,
+      interval: 1000,
+      timeout: 60_000,
+      request_timeout: 2000,
+    }),
     drain: duration.default(30_000),
     lock_timeout: duration.default(600_000),
     labels: z.record(z.string(), z.string()).default({}),

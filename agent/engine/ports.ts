@@ -38,8 +38,25 @@ export interface Runtime {
   find(colour: Colour): Promise<Instance | undefined>;
   list(): Promise<InstanceSummary[]>;
   exitState(id: string): Promise<{ running: boolean; exitCode: number | null }>;
+  /** The image's own health check, as the runtime reports it; "none" when the image has none. */
+  healthStatus(id: string): Promise<"healthy" | "unhealthy" | "starting" | "none">;
   followOutput(id: string, onLine: OutputLine): Promise<() => void>;
   lastOutput(idOrName: string, lines: number, onLine: OutputLine): Promise<void>;
+  /**
+   * Runs a command once to its end in a new instance of `image` with the service's env, volumes and network
+   * (the release phase), streaming its output; a timeout or the signal kills it. The instance is removed.
+   */
+  runOnce(
+    spec: {
+      command: string[];
+      image: string;
+      release: string;
+      deployId: string;
+      timeoutMs: number;
+      signal?: AbortSignal;
+    },
+    onLine: OutputLine,
+  ): Promise<{ exitCode: number; timedOut: boolean }>;
   /** Restart it if it dies or the host reboots: set before it serves. */
   keepRunning(id: string): Promise<void>;
   /** Requests in flight on it (established connections on its side). Throws once it is gone. */

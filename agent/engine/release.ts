@@ -12,6 +12,7 @@ import { drain } from "./steps/drain.js";
 import { health } from "./steps/health.js";
 import { pull } from "./steps/pull.js";
 import { record } from "./steps/record.js";
+import { releasePhase } from "./steps/release-phase.js";
 import { start } from "./steps/start.js";
 import { stop } from "./steps/stop.js";
 import { switchTraffic } from "./steps/switch.js";
@@ -20,6 +21,7 @@ import { verify } from "./steps/verify.js";
 /** The deploy, in order, up to its result. Every step before `record` is undone when a later one fails. */
 export const RELEASE_PLAN: PlanStep<ReleaseRun>[] = [
   pull,
+  releasePhase,
   start,
   health,
   switchTraffic,

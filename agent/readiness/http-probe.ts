@@ -1,24 +1,20 @@
 import { request } from "node:http";
-import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
 
-export interface HealthTarget {
-  url: string;
-  intervalMs: number;
-  timeoutMs: number;
-  requestTimeoutMs: number;
-  /** Checked between attempts so a crashed container fails fast instead of waiting for the deadline. */
-  exitState: () => Promise<{ running: boolean; exitCode: number | null }>;
-  onAttempt?: (outcome: string, attempt: number) => void;
-  signal?: AbortSignal;
+export interface HttpExpectation {
+  /** Statuses that mean healthy, inclusive. */
+  status: [number, number];
+  /** The Host header to send (a virtual host that answers only to its name). */
+  host?: string;
 }
 
 /**
  * One GET that must be answered whole — status, headers and body — within `timeoutMs`: the socket's idle
  * timeout alone would let an answer that trickles a byte at a time hold the deploy forever.
  */
-export function probe(url: string, timeoutMs: number): Promise<string | number> {
+export function probe(url: string, timeoutMs: number, host?: string): Promise<string | number> {
   return new Promise((resolve) => {
-    const req = request(url, { method: "GET", headers: { connection: "close" } }, (res) => {
+    const headers = { connection: "close", ...(host ? { host } : {}) };
+    const req = request(url, { method: "GET", headers }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
       res.on("error", (error) => resolve(error.message));
@@ -33,35 +29,13 @@ export function probe(url: string, timeoutMs: number): Promise<string | number> 
   });
 }
 
-/** Polls the health URL until it answers 2xx; fails when the deadline passes or the container exits. */
-export async function waitHealthy(target: HealthTarget): Promise<{ attempts: number; elapsedMs: number }> {
-  const started = Date.now();
-  let attempts = 0;
-  let last: string | number = "no attempt";
-  for (;;) {
-    attempts += 1;
-    const remaining = Math.max(1, target.timeoutMs - (Date.now() - started));
-    last = await probe(target.url, Math.min(target.requestTimeoutMs, remaining));
-    if (typeof last === "number" && last >= 200 && last < 300) {
-      return { attempts, elapsedMs: Date.now() - started };
-    }
-    target.onAttempt?.(typeof last === "number" ? `HTTP ${last}` : last, attempts);
-    const state = await target.exitState();
-    if (!state.running) {
-      throw new GreenlightError(
-        "CONTAINER_EXITED",
-        `the new container exited (code ${state.exitCode ?? "unknown"}) before it became healthy`,
-        { exitCode: state.exitCode },
-      );
-    }
-    if (target.signal?.aborted) throw asGreenlightError(target.signal.reason, "CANCELLED");
-    if (Date.now() - started + target.intervalMs > target.timeoutMs) {
-      throw new GreenlightError(
-        "HEALTH_TIMEOUT",
-        `health check ${target.url} got ${typeof last === "number" ? `HTTP ${last}` : last} for ${Math.round((Date.now() - started) / 1000)}s (deadline ${Math.round(target.timeoutMs / 1000)}s)`,
-        { last: String(last), attempts },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, target.intervalMs));
-  }
+/** Healthy when the whole answer comes in time with an expected status. */
+export async function httpCheck(
+  url: string,
+  expect: HttpExpectation,
+  timeoutMs: number,
+): Promise<true | string> {
+  const outcome = await probe(url, timeoutMs, expect.host);
+  if (typeof outcome === "number" && outcome >= expect.status[0] && outcome <= expect.status[1]) return true;
+  return typeof outcome === "number" ? `HTTP ${outcome}` : outcome;
 }

@@ -29,6 +29,8 @@ export class FakeWorld {
   failAt: string | undefined;
   readonly instances = new Map<string, { colour: Colour; running: boolean; address: string }>();
   current: SwitchState | undefined;
+  /** What the release command exits with. */
+  releaseExit = 0;
   /** When set, readiness waits for it (or for a cancel): a release slow to become healthy. */
   healthGate: Promise<void> | undefined;
   /** When set, a stop waits for it: an app that takes its whole grace to stop. */
@@ -82,6 +84,17 @@ class FakeRuntime implements Runtime {
   }
   async exitState(id: string) {
     return { running: this.world.instances.get(id)?.running ?? false, exitCode: null };
+  }
+  async runOnce(
+    spec: { command: string[]; signal?: AbortSignal },
+    onLine: OutputLine,
+  ): Promise<{ exitCode: number; timedOut: boolean }> {
+    this.world.call(`runtime.runOnce ${spec.command.join(" ")}`);
+    onLine(Buffer.from("migrating"), 0, "stdout");
+    return { exitCode: this.world.releaseExit, timedOut: false };
+  }
+  async healthStatus() {
+    return "none" as const;
   }
   async followOutput(_id: string, onLine: OutputLine) {
     onLine(Buffer.from("app: listening"), 0, "stdout");
@@ -157,7 +170,9 @@ export interface FakeService {
   compose: (config: AgentConfig, name: string) => ServicePorts;
 }
 
-export async function fakeService(options: { verify?: boolean } = {}): Promise<FakeService> {
+export async function fakeService(
+  options: { verify?: boolean; release?: boolean } = {},
+): Promise<FakeService> {
   const dir = await mkdtemp(join(tmpdir(), "greenlight-fake-"));
   const world = new FakeWorld();
   const config = parseConfig(`id: fake
@@ -168,7 +183,7 @@ services:
     port: 8080
     drain: 1s
     nginx: { upstream_file: ${join(dir, "web.upstream.conf")} }
-${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}`);
+${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}${options.release ? '    release_command: ["migrate"]\n' : ""}`);
   const store = new FailableStore(dir, world);
   const runtime = new FakeRuntime(world);
   const readiness: Readiness = {

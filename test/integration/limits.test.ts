@@ -18,6 +18,12 @@ before(async () => {
       stop_signal: "SIGQUIT",
       stop_grace: "3s",
       init: true,
+      // One image, another process: the entrypoint and command replace the image's, as another user, elsewhere.
+      entrypoint: ["/bin/sh", "-c"],
+      command: ['echo "as-configured in $(pwd)"; grep db.internal /etc/hosts; exec /start.sh'],
+      user: "1000:1000",
+      working_dir: "/www",
+      hosts: { "db.internal": "10.1.2.3" },
     },
   });
 });
@@ -26,13 +32,27 @@ after(async () => {
   await site?.stop();
 });
 
-test("the service's limits, labels and stop settings reach Docker, and only from the agent's config", async () => {
+test("the service's limits, labels, stop settings, command, user and hosts reach Docker, only from the agent's config", async () => {
   const run = await site.deploy(await stack.image({ version: "v1" }));
   assert.equal(run.result?.status, "succeeded", run.stdout + run.stderr);
   const name = (await site.containers())[0]?.split(":")[0] ?? "";
   const inspect = JSON.parse(await docker("inspect", name)) as {
-    HostConfig: { Memory: number; NanoCpus: number; Init: boolean | null; RestartPolicy: { Name: string } };
-    Config: { Labels: Record<string, string>; StopSignal: string; StopTimeout: number };
+    HostConfig: {
+      Memory: number;
+      NanoCpus: number;
+      Init: boolean | null;
+      RestartPolicy: { Name: string };
+      ExtraHosts: string[];
+    };
+    Config: {
+      Labels: Record<string, string>;
+      StopSignal: string;
+      StopTimeout: number;
+      User: string;
+      WorkingDir: string;
+      Entrypoint: string[];
+      Cmd: string[];
+    };
   }[];
   const info = inspect[0];
   assert.ok(info);
@@ -47,4 +67,16 @@ test("the service's limits, labels and stop settings reach Docker, and only from
   assert.equal(info.Config.Labels.team, "shop");
   assert.equal(info.Config.StopSignal, "SIGQUIT");
   assert.equal(info.Config.StopTimeout, 3);
+  assert.equal(info.Config.User, "1000:1000");
+  assert.equal(info.Config.WorkingDir, "/www");
+  assert.deepEqual(info.Config.Entrypoint, ["/bin/sh", "-c"]);
+  assert.deepEqual(info.HostConfig.ExtraHosts, ["db.internal:10.1.2.3"]);
+  // The configured command is what ran: its own lines are in the deploy's log.
+  const output = run.events.filter((e) => e.source === "container").map((e) => e.message);
+  assert.ok(output.includes("as-configured in /www"), output.join("\n"));
+  assert.ok(
+    output.some((line) => /^10\.1\.2\.3\s+db\.internal$/.test(line)),
+    output.join("\n"),
+  );
+  assert.equal(await site.servedVersion(), "v1");
 });

@@ -190,6 +190,36 @@ test("a cancel after the release went live undoes nothing and says so", async ()
   assert.equal(service.world.current?.colour, "green");
 });
 
+test("the release command runs once, after the pull and before anything starts; failing, nothing starts", async () => {
+  const service = await fakeService({ release: true });
+  const engine = new Engine(service.config, service.compose);
+  const events: EventInput[] = [];
+  assert.equal((await engine.deploy("web", V1, (event) => events.push(event))).status, "succeeded");
+  await engine.idle();
+  const calls = service.world.calls;
+  assert.deepEqual(calls.slice(0, 3), ["runtime.pull", "runtime.runOnce migrate", "runtime.start blue"]);
+  assert.equal(calls.filter((c) => c.startsWith("runtime.runOnce")).length, 1);
+  assert.ok(
+    events.some((e) => e.step === "release" && e.source === "container" && e.message === "migrating"),
+  );
+
+  service.world.calls.length = 0;
+  service.world.releaseExit = 3;
+  const failed = await engine.deploy("web", V2);
+  await engine.idle();
+  assert.equal(failed.status, "failed");
+  assert.equal(failed.error?.code, "RELEASE_COMMAND_FAILED");
+  assert.equal(failed.error?.step, "release");
+  assert.match(failed.error?.message ?? "", /exited with 3; nothing was switched/);
+  assert.deepEqual(
+    service.world.calls,
+    ["runtime.pull", "runtime.runOnce migrate"],
+    "nothing started or switched",
+  );
+  assert.equal(service.world.current?.colour, "blue");
+  assert.deepEqual(service.world.running(), ["blue"]);
+});
+
 test("every step of a deploy is timed and each event names its step", async () => {
   const { result: reported, events, state } = await deployFailingAt(undefined);
   // The stop runs after the result: its time is in the history, not in the result that was reported.

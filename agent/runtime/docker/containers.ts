@@ -11,6 +11,8 @@ export const LABEL = {
   colour: "greenlight.colour",
   release: "greenlight.release",
   deploy: "greenlight.deploy",
+  /** Set on a one-off container (the release command), absent on a colour. */
+  role: "greenlight.role",
 } as const;
 
 export interface ColourSpec {
@@ -29,6 +31,11 @@ export interface ColourSpec {
   stopGraceMs: number;
   labels: Record<string, string>;
   init?: boolean;
+  command?: string[];
+  entrypoint?: string[];
+  user?: string;
+  workingDir?: string;
+  hosts: Record<string, string>;
 }
 
 export interface ColourContainer {
@@ -103,6 +110,16 @@ export async function exitState(
   }
 }
 
+/** Docker's health status of a container, from the image's HEALTHCHECK; "none" without one. */
+export async function healthStatus(
+  docker: Docker,
+  id: string,
+): Promise<"healthy" | "unhealthy" | "starting" | "none"> {
+  const info = await docker.getContainer(id).inspect();
+  const status = info.State.Health?.Status;
+  return status === "healthy" || status === "unhealthy" || status === "starting" ? status : "none";
+}
+
 /** Creates and starts the idle colour. Only options from the agent's config reach Docker, never the request's. */
 export async function startColour(docker: Docker, spec: ColourSpec): Promise<RunningColour> {
   const name = containerName(spec.service, spec.colour);
@@ -113,6 +130,10 @@ export async function startColour(docker: Docker, spec: ColourSpec): Promise<Run
       name,
       Image: spec.image,
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      ...(spec.command ? { Cmd: spec.command } : {}),
+      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+      ...(spec.user ? { User: spec.user } : {}),
+      ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
       ExposedPorts: { [`${spec.port}/tcp`]: {} },
       Labels: {
         ...spec.labels,
@@ -126,6 +147,7 @@ export async function startColour(docker: Docker, spec: ColourSpec): Promise<Run
       HostConfig: {
         Binds: spec.volumes,
         NetworkMode: spec.network,
+        ExtraHosts: Object.entries(spec.hosts).map(([name, address]) => `${name}:${address}`),
         // No restart policy until it serves: a crash while starting must show as a crash, not a restart loop.
         RestartPolicy: { Name: "no" },
         ...(spec.init ? { Init: true } : {}),

@@ -9,6 +9,7 @@ import type { GreenlightError } from "../../../shared/errors.js";
 import {
   containerName,
   exitState,
+  healthStatus,
   inspectRunning,
   keepRunning,
   listColours,
@@ -19,6 +20,7 @@ import {
 import { followLogs, tailLogs } from "./logs.js";
 import { condensePullProgress, pullImage, type RegistryAuth } from "./pull.js";
 import type { Instance, InstanceSummary, OutputLine, Runtime } from "../../engine/ports.js";
+import { runOnce } from "./run-once.js";
 import { serviceEnv } from "./service-env.js";
 
 /** A service's colours as plain Docker containers on this host: `<unit>-blue`, `<unit>-green`. */
@@ -58,6 +60,11 @@ export class DockerRuntime implements Runtime {
       stopGraceMs: this.config.stop_grace,
       labels: this.config.labels,
       init: this.config.init,
+      ...(this.config.command ? { command: this.config.command } : {}),
+      ...(this.config.entrypoint ? { entrypoint: this.config.entrypoint } : {}),
+      ...(this.config.user ? { user: this.config.user } : {}),
+      ...(this.config.working_dir ? { workingDir: this.config.working_dir } : {}),
+      hosts: this.config.hosts,
     });
     return this.instance(running);
   }
@@ -75,6 +82,37 @@ export class DockerRuntime implements Runtime {
 
   exitState(id: string): Promise<{ running: boolean; exitCode: number | null }> {
     return exitState(this.docker, id);
+  }
+
+  async runOnce(
+    spec: {
+      command: string[];
+      image: string;
+      release: string;
+      deployId: string;
+      timeoutMs: number;
+      signal?: AbortSignal;
+    },
+    onLine: OutputLine,
+  ): Promise<{ exitCode: number; timedOut: boolean }> {
+    return runOnce(
+      this.docker,
+      {
+        ...spec,
+        name: `${this.unit}-release`,
+        service: this.unit,
+        env: await serviceEnv(this.config),
+        volumes: this.config.volumes,
+        network: this.config.network,
+        ...(this.config.user ? { user: this.config.user } : {}),
+        ...(this.config.working_dir ? { workingDir: this.config.working_dir } : {}),
+      },
+      onLine,
+    );
+  }
+
+  healthStatus(id: string): Promise<"healthy" | "unhealthy" | "starting" | "none"> {
+    return healthStatus(this.docker, id);
   }
 
   followOutput(id: string, onLine: OutputLine): Promise<() => void> {
