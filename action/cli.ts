@@ -27,7 +27,26 @@ ${optionsHelp()}
 Exit codes: 0 succeeded; 1 deploy failed or rolled back; 2 usage or config error;
 3 rejected by the agent (auth or policy); 4 agent unreachable or connection lost.`;
 
+const USAGE: Record<string, string> = {
+  deploy: "greenlight deploy --agent [ID=]URL... --key PEM|FILE --service NAME --image REF",
+  rollback: "greenlight rollback --agent [ID=]URL... --key PEM|FILE --service NAME [--to RELEASE|DIGEST]",
+  status: "greenlight status --agent [ID=]URL... --key PEM|FILE --service NAME",
+  attach: "greenlight attach --agent [ID=]URL --key PEM|FILE --service NAME --deploy-id ID",
+  keygen: "greenlight keygen --out PATH [--force]",
+};
+
+/** `greenlight <command> --help`: that command's usage and every flag it takes. */
+function commandHelp(command: string): string {
+  return `Usage: ${USAGE[command] ?? `greenlight ${command}`}\n\nOptions:\n${optionsHelp(110, command)}`;
+}
+
 const { text: write, raw } = lineWriter();
+
+// Output piped into a program that stops reading (`greenlight --help | head`): leave quietly, not with a trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 async function keygen(settings: ClientSettings): Promise<number> {
   const out = settings.out ?? "";
@@ -50,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const settings = await readCliSettings(argv);
   if (settings.command === "help") {
-    write(HELP);
+    write(settings.about ? commandHelp(settings.about) : HELP);
     return settings.explicit ? EXIT.ok : EXIT.usage;
   }
   if (settings.command === "keygen") return keygen(settings);

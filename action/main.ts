@@ -96,12 +96,14 @@ async function main(): Promise<number> {
     {
       result: exit === EXIT.ok ? "succeeded" : (last?.status ?? "failed"),
       hosts: report.hosts.map(hostOutput),
+      // What serves now: the new release, or after a failure the one that kept serving.
       ...(last
         ? {
             "deploy-id": last.deployId,
-            release: last.release ?? "",
-            digest: last.digest ?? "",
+            release: last.serving?.release ?? "",
+            digest: last.serving?.digest ?? "",
             "previous-release": last.previousRelease ?? "",
+            "attempted-release": last.release ?? "",
             duration: String(Math.round(last.durations.total)),
           }
         : {}),
@@ -122,7 +124,7 @@ async function main(): Promise<number> {
       .report(exit === EXIT.ok ? "success" : "failure", description)
       .catch((error: Error) => core.warning(`could not update the GitHub deployment: ${error.message}`));
   }
-  if (exit !== EXIT.ok) core.setFailed(`greenlight ${command} did not succeed (exit ${exit})`);
+  // Each failed host was annotated once above; the step fails without a second annotation.
   return exit;
 }
 

@@ -73,6 +73,13 @@ export const DeployResult = z.object({
   digest: z.optional(z.string().check(z.regex(IMAGE_DIGEST))),
   colour: z.optional(Colour),
   previousRelease: z.optional(z.string().check(z.regex(RELEASE_ID))),
+  /** What serves once the deploy has ended: the new release, or after a failure the one that kept serving. */
+  serving: z.optional(
+    z.object({
+      release: z.string().check(z.regex(RELEASE_ID)),
+      digest: z.optional(z.string().check(z.regex(IMAGE_DIGEST))),
+    }),
+  ),
   durations: Durations,
   error: z.optional(ErrorBody),
 });

@@ -35,6 +35,7 @@ export const ActionOutputs = z
     release: optional(RELEASE_ID).optional(),
     digest: optional(IMAGE_DIGEST).optional(),
     "previous-release": optional(RELEASE_ID).optional(),
+    "attempted-release": optional(RELEASE_ID).optional(),
     duration: optional(/^[0-9]{1,12}$/).optional(),
     hosts: z.array(HostOutput).optional(),
   })

@@ -22,7 +22,7 @@ export function spellFlag(name: OptionName): string {
   return env ? `--${name} (or ${env})` : `--${name}`;
 }
 
-export type CliRequest = { command: "help"; explicit: boolean } | ClientSettings;
+export type CliRequest = { command: "help"; explicit: boolean; about?: string } | ClientSettings;
 
 /** Flags first, then GREENLIGHT_* variables, then the table's defaults. */
 export async function readCliSettings(argv: string[], env: Env = process.env): Promise<CliRequest> {
@@ -42,6 +42,8 @@ export async function readCliSettings(argv: string[], env: Env = process.env): P
   }
   const { values, positionals } = parsed;
   const word = positionals[0];
+  if (values.help && word && (COMMAND_WORDS as readonly string[]).includes(word))
+    return { command: "help", explicit: true, about: word };
   if (values.help || !word) return { command: "help", explicit: values.help === true };
   if (!(COMMAND_WORDS as readonly string[]).includes(word)) {
     const near = closest(word, COMMAND_WORDS);
@@ -64,7 +66,7 @@ export async function readCliSettings(argv: string[], env: Env = process.env): P
 }
 
 /** The options part of `greenlight --help`, from the table. */
-export function optionsHelp(width = 110): string {
+export function optionsHelp(width = 110, command?: string): string {
   const indent = 31;
   const wrap = (text: string): string => {
     const lines: string[] = [];
@@ -77,7 +79,10 @@ export function optionsHelp(width = 110): string {
     }
     return [...lines, line].join(`\n${" ".repeat(indent)}`);
   };
+  const takes = (spec: OptionSpec) =>
+    !command || (spec.commands ? spec.commands.includes(command) : command !== "keygen");
   return entries
+    .filter(([, spec]) => takes(spec))
     .map(([name, spec]) => {
       const head = `  --${name}${spec.value ? ` ${spec.value}` : ""}`;
       const extra = [

@@ -18,6 +18,8 @@ export interface OptionSpec {
   help: string;
   /** The value's placeholder in the help. */
   value?: string;
+  /** The commands that take it; absent: every command that talks to an agent. */
+  commands?: readonly string[];
 }
 
 export const OPTIONS = {
@@ -59,18 +61,25 @@ export const OPTIONS = {
     help: "the service, as configured on the agents",
   },
   image: {
+    commands: ["deploy"],
     env: ["GREENLIGHT_IMAGE"],
     input: "image",
     value: "REF",
     help: "the image to deploy, in the service's repository",
   },
   to: {
+    commands: ["rollback"],
     env: ["GREENLIGHT_TO"],
     input: "to",
     value: "RELEASE|DIGEST",
     help: "rollback: the release to return to (default: the previous one)",
   },
-  "deploy-id": { env: ["GREENLIGHT_DEPLOY_ID"], value: "ID", help: "attach: the deploy to follow" },
+  "deploy-id": {
+    commands: ["attach"],
+    env: ["GREENLIGHT_DEPLOY_ID"],
+    value: "ID",
+    help: "attach: the deploy to follow",
+  },
   ca: {
     env: ["GREENLIGHT_CA"],
     input: "ca",
@@ -92,6 +101,7 @@ export const OPTIONS = {
     help: "give up after this long",
   },
   strategy: {
+    commands: ["deploy", "rollback"],
     env: ["GREENLIGHT_STRATEGY"],
     input: "strategy",
     default: "rolling",
@@ -99,6 +109,7 @@ export const OPTIONS = {
     help: "several agents: in batches, in order, or all at once (bounded)",
   },
   batch: {
+    commands: ["deploy", "rollback"],
     env: ["GREENLIGHT_BATCH"],
     input: "batch",
     default: "1",
@@ -106,6 +117,7 @@ export const OPTIONS = {
     help: "hosts per rolling batch",
   },
   pause: {
+    commands: ["deploy", "rollback"],
     env: ["GREENLIGHT_PAUSE"],
     input: "pause",
     default: "0s",
@@ -113,6 +125,7 @@ export const OPTIONS = {
     help: "wait between rolling batches",
   },
   "rollback-on-failure": {
+    commands: ["deploy"],
     env: ["GREENLIGHT_ROLLBACK_ON_FAILURE"],
     input: "rollback-on-failure",
     default: "true",
@@ -120,6 +133,7 @@ export const OPTIONS = {
     help: "when a host fails, put the hosts that already switched back on their previous release",
   },
   detach: {
+    commands: ["deploy", "rollback", "attach"],
     boolean: true,
     env: ["GREENLIGHT_DETACH"],
     input: "detach",
@@ -128,8 +142,8 @@ export const OPTIONS = {
   },
   json: { boolean: true, help: "events and the result as JSON lines" },
   debug: { boolean: true, help: "debug events, and stack traces of internal errors" },
-  out: { value: "PATH", help: "keygen: where to write the key pair" },
-  force: { boolean: true, help: "keygen: replace an existing key pair" },
+  out: { commands: ["keygen"], value: "PATH", help: "keygen: where to write the key pair" },
+  force: { commands: ["keygen"], boolean: true, help: "keygen: replace an existing key pair" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

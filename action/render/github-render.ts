@@ -43,8 +43,7 @@ export function githubRenderer(
       write(formatEvent({ ...event, message }, startedAt));
       if (event.source === "agent" && event.level === "warn")
         commands.warning(message, `${host} · ${event.step}`);
-      if (event.source === "agent" && event.level === "error")
-        commands.error(message, `${host} · ${event.step}`);
+      // Errors are annotated once per host, with the result (by the Action), not at every error line.
     },
     reconnecting: (attempt: number, delayMs: number, reason: string) =>
       write(

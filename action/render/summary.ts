@@ -2,6 +2,7 @@ import type { DeployResult } from "../../shared/events.js";
 import { formatDuration } from "../../shared/duration.js";
 import { neutralize } from "../../shared/neutralize.js";
 import type { FleetReport, HostReport } from "../fleet/fleet.js";
+import { timelineMermaid } from "./timeline.js";
 
 const LABEL: Record<HostReport["status"], string> = {
   succeeded: "✅ succeeded",
@@ -54,6 +55,7 @@ export function summaryMarkdown(
     "audit id (deploy)",
     "detail",
   ];
+  const timeline = timelineMermaid(report);
   return [
     `### greenlight ${command}`,
     "",
@@ -61,5 +63,6 @@ export function summaryMarkdown(
     `|${header.map(() => " --- ").join("|")}|`,
     ...rows.map((row) => `| ${row.join(" | ")} |`),
     "",
+    ...(timeline ? [timeline] : []),
   ].join("\n");
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "../../shared/duration.js";
 import { AGENT_ID, SERVICE_NAME, isServiceName, parseImageReference } from "../../shared/names.js";
-import { parseTrustedProxy } from "../server/client-address.js";
+import { parseTrustedProxy } from "./address-block.js";
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);

@@ -29,6 +29,21 @@ export interface InstanceSummary {
 /** A container's output line as read: at most a few KiB of it, and how many bytes more it had. */
 export type OutputLine = (line: Buffer, cutBytes: number, stream: "stdout" | "stderr") => void;
 
+/** A command run once to its end (the release phase). */
+export interface RunOnceSpec {
+  command: string[];
+  image: string;
+  release: string;
+  deployId: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface RunOnceOutcome {
+  exitCode: number;
+  timedOut: boolean;
+}
+
 export interface Runtime {
   /** What the instances of a colour are called (logs, messages). */
   nameOf(colour: Colour): string;
@@ -46,17 +61,7 @@ export interface Runtime {
    * Runs a command once to its end in a new instance of `image` with the service's env, volumes and network
    * (the release phase), streaming its output; a timeout or the signal kills it. The instance is removed.
    */
-  runOnce(
-    spec: {
-      command: string[];
-      image: string;
-      release: string;
-      deployId: string;
-      timeoutMs: number;
-      signal?: AbortSignal;
-    },
-    onLine: OutputLine,
-  ): Promise<{ exitCode: number; timedOut: boolean }>;
+  runOnce(spec: RunOnceSpec, onLine: OutputLine): Promise<RunOnceOutcome>;
   /** Restart it if it dies or the host reboots: set before it serves. */
   keepRunning(id: string): Promise<void>;
   /** Requests in flight on it (established connections on its side). Throws once it is gone. */

@@ -5,6 +5,7 @@ import { formatDuration } from "../../shared/duration.js";
 import { ContainerOutput } from "./container-output.js";
 import { acquireServiceLock } from "./lock.js";
 import { runPlan, type PlanStep } from "./plan.js";
+import { finishAfterResult, servingNow } from "./release-end.js";
 import type { ReleaseRun } from "./release-run.js";
 import type { ServicePorts } from "./ports.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
@@ -101,6 +102,7 @@ export async function runReleasePlan(
       // A full disk must not turn an outcome into no outcome: the next reconcile records it as interrupted.
       .catch((e: unknown) => log.warn(`could not record how release ${run?.releaseId} ended: ${String(e)}`));
     if (error) {
+      const serving = await servingNow(ports);
       const result: DeployResult = {
         ...base,
         // Traffic reached the new release before the failure: it served, and was rolled back.
@@ -108,6 +110,7 @@ export async function runReleasePlan(
         release: run.releaseId,
         ...(run.pulled ? { digest: run.pulled.digest } : {}),
         durations,
+        ...(serving ? { serving, previousRelease: serving.release } : {}),
         error: { code: error.code, message: error.message, step: outcome.failedAt ?? "queue" },
       };
       options.report?.(result);
@@ -121,32 +124,14 @@ export async function runReleasePlan(
       ...(run.pulled ? { digest: run.pulled.digest } : {}),
       colour: run.colour,
       ...(run.live ? { previousRelease: run.live.release } : {}),
+      serving: { release: run.releaseId, ...(run.pulled ? { digest: run.pulled.digest } : {}) },
       durations,
     };
     options.report?.(result);
-    await finishAfterResult(run, durations);
+    await finishAfterResult(run, durations, AFTER_RESULT);
     return result;
   } finally {
     quiet();
     await lock.release();
   }
-}
-
-/**
- * The steps after the result: a failure here changes no result (the release is live and recorded); it is
- * logged, and what it left (an old colour still running) is removed by the next reconcile.
- */
-async function finishAfterResult(run: ReleaseRun, durations: Durations): Promise<void> {
-  const tail = await runPlan(AFTER_RESULT, run, run.log, durations);
-  if (tail.error) {
-    run.log.warn(
-      `the release is live; ${tail.failedAt} did not finish (${tail.error.message}), reconcile will`,
-    );
-  }
-  await run.ports.store
-    .update((s) => {
-      const entry = s.records.find((r) => r.id === run.releaseId);
-      if (entry) entry.durations = { ...durations };
-    })
-    .catch(() => undefined);
 }

@@ -90,6 +90,7 @@ test("the bundled action deploys through a real agent: outputs, summary, groups,
   assert.match(run.outputs.digest ?? "", /^sha256:[a-f0-9]{64}$/);
   assert.match(run.outputs["deploy-id"] ?? "", /^d\d{14}-/);
   assert.match(run.summary, /\| host \| service \| image \|/);
+  assert.match(run.summary, /```mermaid\ngantt\n[\s\S]*\n {2}switch \d+ ms :h0switch, \d+, \d+\n/);
   assert.match(run.summary, /✅ succeeded/);
   assert.match(run.stdout, /^::group::127 · pull$/m);
   assert.match(run.stdout, /^::endgroup::$/m);
@@ -134,6 +135,13 @@ test("a failed deploy fails the step, says where and why, and reports failure to
   assert.equal(run.code, 1, run.stdout);
   assert.equal(run.outputs.result, "failed");
   assert.match(run.stdout, /^::error title=greenlight deploy failed on 127::IMAGE_NOT_FOUND at pull/m);
+  // One failure, one annotation; the outputs say what serves (release 1) and what was attempted.
+  assert.equal(run.stdout.split("\n").filter((line) => line.startsWith("::error")).length, 1, run.stdout);
+  assert.equal(run.outputs.release, "1");
+  assert.match(run.outputs.digest ?? "", /^sha256:[a-f0-9]{64}$/);
+  assert.equal(run.outputs["previous-release"], "1");
+  assert.match(run.outputs["attempted-release"] ?? "", /^\d+$/);
+  assert.notEqual(run.outputs["attempted-release"], "1");
   assert.match(run.summary, /IMAGE\\_NOT\\_FOUND|IMAGE_NOT_FOUND/);
   assert.equal(calls.at(-1)?.body.state, "failure");
   assert.equal(await site.servedVersion(), "v1");

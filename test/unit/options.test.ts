@@ -105,3 +105,17 @@ test("without a key, a job handed an ID token authenticates with it", async () =
   assert.ok(settings.command !== "help");
   assert.equal(settings.auth, "oidc");
 });
+
+test("each command's --help lists the flags it takes, and only those", async () => {
+  const deploy = await readCliSettings(["deploy", "--help"], {});
+  assert.deepEqual(deploy, { command: "help", explicit: true, about: "deploy" });
+  const { optionsHelp } = await import("../../action/options/from-cli.js");
+  const forDeploy = optionsHelp(110, "deploy");
+  for (const flag of ["--agent", "--image", "--strategy", "--batch", "--rollback-on-failure", "--detach"])
+    assert.match(forDeploy, new RegExp(`^  ${flag} `, "m"), flag);
+  for (const flag of ["--to", "--deploy-id", "--out", "--force"])
+    assert.doesNotMatch(forDeploy, new RegExp(`^  ${flag} `, "m"), flag);
+  const forKeygen = optionsHelp(110, "keygen");
+  assert.match(forKeygen, /^ {2}--out PATH/m);
+  assert.doesNotMatch(forKeygen, /--agent/);
+});

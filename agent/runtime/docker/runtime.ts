@@ -19,7 +19,14 @@ import {
 } from "./containers.js";
 import { followLogs, tailLogs } from "./logs.js";
 import { condensePullProgress, pullImage, type RegistryAuth } from "./pull.js";
-import type { Instance, InstanceSummary, OutputLine, Runtime } from "../../engine/ports.js";
+import type {
+  Instance,
+  InstanceSummary,
+  OutputLine,
+  RunOnceOutcome,
+  RunOnceSpec,
+  Runtime,
+} from "../../engine/ports.js";
 import { runOnce } from "./run-once.js";
 import { serviceEnv } from "./service-env.js";
 
@@ -84,17 +91,7 @@ export class DockerRuntime implements Runtime {
     return exitState(this.docker, id);
   }
 
-  async runOnce(
-    spec: {
-      command: string[];
-      image: string;
-      release: string;
-      deployId: string;
-      timeoutMs: number;
-      signal?: AbortSignal;
-    },
-    onLine: OutputLine,
-  ): Promise<{ exitCode: number; timedOut: boolean }> {
+  async runOnce(spec: RunOnceSpec, onLine: OutputLine): Promise<RunOnceOutcome> {
     return runOnce(
       this.docker,
       {
