@@ -53,6 +53,7 @@ const codes = {
   PULL_FAILED: { exit: EXIT.deployFailed, close: 1000 },
   IMAGE_NOT_FOUND: { exit: EXIT.deployFailed, close: 1000 },
   REGISTRY_UNREACHABLE: { exit: EXIT.deployFailed, close: 1000 },
+  REGISTRY_AUTH_FAILED: { exit: EXIT.deployFailed, close: 1000 },
   CONTAINER_START_FAILED: { exit: EXIT.deployFailed, close: 1000 },
   CONTAINER_EXITED: { exit: EXIT.deployFailed, close: 1000 },
   HEALTH_TIMEOUT: { exit: EXIT.deployFailed, close: 1000 },

@@ -50,6 +50,8 @@ export const Hello = z.object({
   nonce: z.string(),
   /** The agent's version; the client says so when it differs from its own. */
   version: z.optional(z.string().check(z.maxLength(64))),
+  /** The agent's clock (ms since the epoch): a refusal for time then says how far the clocks differ. */
+  time: z.optional(z.int()),
 });
 
 export const RequestMessage = z.strictObject({

@@ -8,6 +8,7 @@ import { signRequest } from "../../shared/signing.js";
 import { VERSION } from "../../shared/version.js";
 import { neutralize } from "../../shared/neutralize.js";
 import type { ClientAuth } from "./auth.js";
+import { clockAdvice } from "./clock-advice.js";
 import { connectError } from "./connect-error.js";
 
 export interface ClientOptions {
@@ -144,6 +145,7 @@ function connectOnce(
       resolve(attempt);
     };
     let requested = false;
+    let clockSkewMs: number | undefined;
     const cancelNow = () => {
       if (attempt.deployId) ws.send(JSON.stringify({ type: "cancel" }));
       else if (!requested) {
@@ -193,6 +195,7 @@ function connectOnce(
             ws.close();
             return;
           }
+          if (message.time !== undefined) clockSkewMs = message.time - Date.now();
           // Only a version that looks like one is repeated; anything else from the server is not printed.
           if (message.version && message.version !== VERSION && /^[\w.+-]{1,64}$/.test(message.version))
             options.onAgentVersion?.(message.version);
@@ -248,12 +251,11 @@ function connectOnce(
         case "status":
           attempt.outcome = { kind: "status", status: message };
           return;
-        case "error":
-          attempt.error = new GreenlightError(
-            isErrorCode(message.code) ? message.code : "INTERNAL",
-            message.message,
-          );
+        case "error": {
+          const code = isErrorCode(message.code) ? message.code : "INTERNAL";
+          attempt.error = new GreenlightError(code, `${message.message}${clockAdvice(code, clockSkewMs)}`);
           return;
+        }
       }
     };
     ws.on("error", (error: NodeJS.ErrnoException) => {

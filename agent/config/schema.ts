@@ -351,7 +351,11 @@ export const AgentConfigSchema = z
     listen: listenAddress.default("127.0.0.1:7350"),
     state_dir: z.string().startsWith("/", "must be an absolute path"),
     docker: z
-      .object({ socket: z.string().default("/var/run/docker.sock") })
+      .object({
+        socket: z.string().default("/var/run/docker.sock"),
+        /** Where Docker's config.json is (logins, credential helpers): $DOCKER_CONFIG, else ~/.docker. */
+        config_dir: z.string().optional(),
+      })
       .strict()
       .default({
         socket: "/var/run/docker.sock",

@@ -65,7 +65,7 @@ export function runSession(ws: WebSocket, address: string, deps: SessionDeps): v
   );
   const nonce = randomBytes(24).toString("base64url");
   const agentId = deps.engine.agentConfig.id;
-  send(ws, { type: "hello", agentId, protocol: PROTOCOL_VERSION, nonce, version: VERSION });
+  send(ws, { type: "hello", agentId, protocol: PROTOCOL_VERSION, nonce, version: VERSION, time: Date.now() });
   const deadline = setTimeout(() => {
     deps.guard.failed(key);
     deps.refusals.record({ peer: address, code: "AUTH_TIMEOUT" });

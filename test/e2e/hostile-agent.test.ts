@@ -155,6 +155,31 @@ test("an agent of another version is named as such; a version that is not one is
   assert.doesNotMatch(quiet.stdout, /runs greenlight|pwned/);
 });
 
+test("a refusal for time says how far this machine's clock is from the agent's", async () => {
+  const ahead = await fake(
+    "web-1",
+    (ws) => {
+      ws.send(
+        JSON.stringify({
+          type: "error",
+          code: "AUTH_NOT_YET_VALID",
+          message: "the request is issued in the future",
+        }),
+      );
+      ws.close(4401);
+    },
+    { time: Date.now() - 120_000 },
+  );
+  const run = await runClient(["status", "--service", "web", "--agent", `web-1=${ahead.url}`], {
+    GREENLIGHT_KEY: keys.privatePem,
+  }).done;
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(
+    run.stderr,
+    /this machine's clock is 1[12]\d s ahead of the agent's; a request tolerates 30 s/,
+  );
+});
+
 test("keyless: no ID token is requested for an endpoint that is not the agent configured", async () => {
   const before = issuer.requested.length;
   const other = await fake("attacker");

@@ -1,3 +1,4 @@
+import bcrypt from "bcryptjs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,21 +14,29 @@ export interface Registry {
   resume(): Promise<void>;
 }
 
-/** A private Distribution registry (Debian's docker-registry) on a free loopback port. */
-export async function startRegistry(): Promise<Registry> {
+/**
+ * A private Distribution registry (Debian's docker-registry) on a free loopback port; with `login`, one that
+ * requires it (htpasswd, bcrypt as the registry wants).
+ */
+export async function startRegistry(login?: { username: string; password: string }): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), "greenlight-registry-"));
   const port = await freePort();
   const config = join(dir, "config.yml");
+  let auth = "";
+  if (login) {
+    await writeFile(join(dir, "htpasswd"), `${login.username}:${await bcrypt.hash(login.password, 8)}\n`);
+    auth = `auth: { htpasswd: { realm: greenlight-test, path: ${dir}/htpasswd } }\n`;
+  }
   await writeFile(
     config,
-    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }\nhttp: { addr: 127.0.0.1:${port} }\n`,
+    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }\nhttp: { addr: 127.0.0.1:${port} }\n${auth}`,
   );
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
     child.on("error", () => undefined);
     await waitFor("the registry", async () =>
-      (await fetch(`http://127.0.0.1:${port}/v2/`)).ok ? true : undefined,
+      [200, 401].includes((await fetch(`http://127.0.0.1:${port}/v2/`)).status) ? true : undefined,
     );
   };
   const halt = async () => {

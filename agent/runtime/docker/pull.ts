@@ -21,6 +21,17 @@ function classify(message: string, ref: string): GreenlightError {
   if (/connection refused|no such host|i\/o timeout|dial tcp|server gave http response|tls: /.test(lower)) {
     return new GreenlightError("REGISTRY_UNREACHABLE", `registry for ${ref} is unreachable: ${message}`);
   }
+  if (
+    /unauthorized|authentication required|no basic auth credentials|access to the resource is denied/.test(
+      lower,
+    )
+  ) {
+    const host = ref.split("/")[0] ?? ref;
+    return new GreenlightError(
+      "REGISTRY_AUTH_FAILED",
+      `the registry refused to serve ${ref} without valid credentials: add ${host} under registries: in the agent's config, or run docker login ${host} as the agent's user (its config.json and credential helpers are read)`,
+    );
+  }
   if (/manifest unknown|not found|does not exist|repository name not known/.test(lower)) {
     return new GreenlightError("IMAGE_NOT_FOUND", `image ${ref} was not found in its registry: ${message}`);
   }

@@ -27,6 +27,9 @@ import type {
   RunOnceSpec,
   Runtime,
 } from "../../engine/ports.js";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { dockerConfigCredentials } from "./docker-credentials.js";
 import { runOnce } from "./run-once.js";
 import { serviceEnv } from "./service-env.js";
 
@@ -154,11 +157,16 @@ export class DockerRuntime implements Runtime {
     return { id: running.id, address: `${running.ip}:${this.config.port}`, gateway: running.gateway };
   }
 
+  /** The agent's own `registries:` entry first; else the login Docker itself has (config.json, helpers). */
   private async registryAuth(image: string): Promise<RegistryAuth | undefined> {
     const host = registryOf(image);
     const auth = this.agent.registries[host];
-    if (!auth) return undefined;
-    const password = auth.password ?? (await readFile(auth.password_file ?? "", "utf8")).trim();
-    return { username: auth.username, password, serveraddress: host };
+    if (auth) {
+      const password = auth.password ?? (await readFile(auth.password_file ?? "", "utf8")).trim();
+      return { username: auth.username, password, serveraddress: host };
+    }
+    const configDir = this.agent.docker.config_dir ?? process.env.DOCKER_CONFIG ?? join(homedir(), ".docker");
+    const login = await dockerConfigCredentials(host, configDir);
+    return login ? { ...login, serveraddress: host } : undefined;
   }
 }
