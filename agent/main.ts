@@ -10,6 +10,7 @@ import { historyCommand } from "./commands/history.js";
 import { reconcileCommand } from "./commands/reconcile.js";
 import { AGENT_OPTIONS, required, type AgentValues } from "./commands/options.js";
 import type { AgentConfig } from "./config/schema.js";
+import { removeServiceCommand } from "./commands/remove-service.js";
 import { runDaemon } from "./commands/run.js";
 import { loadConfig } from "./config/load.js";
 
@@ -25,6 +26,7 @@ Usage:
   greenlight-agent uninstall [--root DIR] [--purge]
   greenlight-agent audit     --config FILE [--service NAME] [--since 1h|2026-11-23] [--json]
   greenlight-agent check-config --config FILE
+  greenlight-agent remove-service NAME --config FILE   its containers, switch rules, generated nginx files
   greenlight-agent --version
 
 Exit codes: 0 succeeded; 1 deploy failed (the previous release keeps serving); 2 usage or config error;
@@ -54,11 +56,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === "uninstall") return uninstallCommand(values);
   if (command === "check-config") return checkConfigCommand(values);
   const withConfig = Object.hasOwn(WITH_CONFIG, command) ? WITH_CONFIG[command] : undefined;
-  if (command !== "run" && !withConfig) {
+  if (command !== "run" && command !== "remove-service" && !withConfig) {
     throw new GreenlightError("USAGE", `unknown command "${command}" (see --help)`);
   }
   // Read once the command is known: a mistyped command says so, not that --config is missing.
   const config = await loadConfig(required(values, "config"));
+  if (command === "remove-service") return removeServiceCommand(config, values, positionals[1]);
   if (!withConfig) {
     await runDaemon(required(values, "config"), config);
     return EXIT.ok;

@@ -7,6 +7,7 @@ import { Deploys } from "./deploys.js";
 import { acquireServiceLock } from "./lock.js";
 import type { ServicePorts } from "./ports.js";
 import { reconcileService } from "./reconcile.js";
+import { removeService } from "./remove.js";
 import { assertImageAllowed } from "./request.js";
 import { rollbackTarget } from "./rollback.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
@@ -18,6 +19,19 @@ export type { DeployInfo, DeployObserver, DeployOptions } from "./deploy-watch.j
  */
 export class Engine {
   private readonly deploys = new Deploys(() => this.config);
+
+  /** Removes a service from this host (see removeService); refused while a deploy of it runs or waits. */
+  async removeService(serviceName: string, sink: EventSink): Promise<void> {
+    const ctx = this.service(serviceName);
+    const lock = await acquireServiceLock(this.config.state_dir, ctx.name, `remove-${process.pid}`, {
+      timeoutMs: 2000,
+    });
+    try {
+      await removeService(ctx, new StepLogger(sink).at("stop"));
+    } finally {
+      await lock.release();
+    }
+  }
 
   constructor(
     private config: AgentConfig,

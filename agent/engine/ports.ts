@@ -99,6 +99,8 @@ export interface Proxy {
   routeToStable(address: string, log: SwitchLogger): Promise<boolean>;
   /** The colour the upstream names, read from the proxy's own config; undefined when it names none. */
   routed(): Promise<SwitchState | undefined>;
+  /** Takes the service out of the proxy: what the agent generated for it goes, the proxy reloads. */
+  remove(log: SwitchLogger): Promise<void>;
   /** One request through the proxy to the service; throws VERIFY_FAILED. Undefined: nothing to verify. */
   verify?(signal?: AbortSignal): Promise<string>;
 }
@@ -140,6 +142,8 @@ export interface TrafficSwitch {
   retire(oldAddress: string): Promise<void>;
   /** Lifts fences that no longer turn anything away; run by reconcile. */
   tidyFences(): Promise<void>;
+  /** Removes everything the switch set up for the service (its rules); the service serves no more after it. */
+  remove(): Promise<void>;
 }
 
 /** Everything the engine needs to act on one configured service. */

@@ -8,7 +8,7 @@ import { exists } from "../files/exists.js";
 import { renderUnit } from "./unit-file.js";
 
 export const UNIT_NAME = "greenlight-agent.service";
-const PATHS = {
+export const PATHS = {
   configDir: "/etc/greenlight",
   configFile: "/etc/greenlight/agent.yml",
   libDir: "/usr/local/lib/greenlight",

@@ -143,6 +143,10 @@ class FakeSwitch implements TrafficSwitch {
     this.world.calls.push(`switch.retire ${address}`);
   }
   async tidyFences() {}
+  async remove() {
+    this.world.call("switch.remove");
+    this.world.current = undefined;
+  }
 }
 
 /** The real store on a temp dir, whose write that makes a release live can be made to fail (a full disk). */
@@ -205,6 +209,7 @@ ${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}${opti
     routeTo: async () => ({ confirmMs: 0 }),
     routeToStable: async () => false,
     routed: async () => undefined,
+    remove: async () => world.call("proxy.remove"),
     ...(options.verify
       ? {
           verify: async () => {

@@ -32,7 +32,16 @@ describe("agent killed (SIGKILL) mid-deploy, then restarted", () => {
         killedAt,
         `the deploy reached ${step}: ${killed.stdout.slice(-2000)}${killed.stderr.slice(-2000)}`,
       );
-      assert.equal(killed.result, undefined, "the killed agent printed no result");
+      if (step === "stop") {
+        // The result is reported once the old colour is drained, and its stop follows: killed there, the agent
+        // may already have said the release is live, and nothing else.
+        assert.ok(
+          killed.result === undefined || killed.result.status === "succeeded",
+          `a result before the stop says the release is live: ${JSON.stringify(killed.result)}`,
+        );
+      } else {
+        assert.equal(killed.result, undefined, "the killed agent printed no result");
+      }
       assert.match(await web.servedVersion(), /^v(1|2-slow)$/, "still served right after the kill");
 
       const reconciled = await web.reconcile();

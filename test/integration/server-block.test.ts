@@ -55,6 +55,19 @@ test("a service's server block is rendered from the config and serves its names;
   assert.equal((await stat(serverFile)).mtimeMs, before, "no rewrite, no reload, when nothing changed");
 });
 
+test("remove-service takes its generated server block out of nginx, which keeps running", async () => {
+  const removed = await site.spawnAgent(["remove-service", site.service]).done;
+  assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+  await assert.rejects(stat(serverFile), /ENOENT/);
+  assert.ok(removed.events.some((e) => /removed .*server\.conf; nginx reloaded/.test(e.message)));
+  // The private nginx's own config includes the upstream file: it stays, and the agent says why.
+  assert.ok(
+    removed.events.some((e) => /left .*upstream\.conf: nginx's config still needs it/.test(e.message)),
+  );
+  await assert.rejects(served("shop.test"));
+  assert.deepEqual(await site.containers(), []);
+});
+
 test("TLS: certificate paths, an HTTPS listener and a redirect from plain HTTP", () => {
   const text = renderServerBlock("web", "greenlight_web", {
     file: "/etc/nginx/conf.d/web.server.conf",

@@ -220,6 +220,27 @@ test("the release command runs once, after the pull and before anything starts; 
   assert.deepEqual(service.world.running(), ["blue"]);
 });
 
+test("removing a service takes its instances, switch and proxy entries; refused while a deploy holds it", async () => {
+  const service = await fakeService();
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.healthGate = new Promise<void>(() => undefined);
+  const started = await engine.startDeploy("web", V2);
+  while (!service.world.calls.includes("readiness.wait"))
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  await assert.rejects(
+    engine.removeService("web", () => undefined),
+    (error: { code?: string }) => error.code === "DEPLOY_IN_PROGRESS",
+  );
+  engine.cancel("web", started.log.deployId, "test");
+  await started.done;
+  await engine.idle();
+  service.world.calls.length = 0;
+  await engine.removeService("web", () => undefined);
+  assert.deepEqual(service.world.calls, ["runtime.remove blue", "switch.remove", "proxy.remove"]);
+  assert.deepEqual(service.world.running(), []);
+});
+
 test("every step of a deploy is timed and each event names its step", async () => {
   const { result: reported, events, state } = await deployFailingAt(undefined);
   // The stop runs after the result: its time is in the history, not in the result that was reported.

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rename, rm } from "node:fs/promises";
 import type { ServiceConfig } from "../../config/schema.js";
 import type { Proxy, SwitchLogger, SwitchState } from "../../engine/ports.js";
 import type { StepLogger } from "../../engine/step-logger.js";
@@ -63,6 +63,35 @@ export class NginxProxy implements Proxy {
     if ((await readFile(this.upstreamFile, "utf8").catch(() => "")) === content) return false;
     await applyNginxFile(this.nginx, this.upstreamFile, content, log);
     return true;
+  }
+
+  /**
+   * The generated server block goes, then the upstream file, each only if nginx accepts its config without it
+   * (tested, then reloaded); a file nginx still needs (the operator's own site includes the upstream) is put
+   * back and named. A file bind-mounted into nginx's container is left, and named.
+   */
+  async remove(log: SwitchLogger): Promise<void> {
+    const server = this.site.config.nginx.server;
+    for (const file of [server?.file, this.upstreamFile]) {
+      if (!file || !(await exists(file))) continue;
+      if (await this.nginx.writesInPlace(file)) {
+        log.warn(`left ${file}: it is bind-mounted into nginx's container; remove the mount, then the file`);
+        continue;
+      }
+      await rename(file, `${file}.removed`);
+      try {
+        await this.nginx.test();
+      } catch {
+        await rename(`${file}.removed`, file);
+        log.warn(
+          `left ${file}: nginx's config still needs it (your own site uses it); remove that use, then the file`,
+        );
+        continue;
+      }
+      await this.nginx.reload();
+      await rm(`${file}.removed`, { force: true });
+      log.info(`removed ${file}; nginx reloaded`);
+    }
   }
 
   async routed(): Promise<SwitchState | undefined> {

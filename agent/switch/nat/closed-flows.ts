@@ -53,7 +53,7 @@ export async function forgetClosedFlows(
   return added.code === 0 ? { ok: true } : { ok: false, reason: added.output };
 }
 
-/** Removes the service's rule (tests leave the host as they found it). */
+/** Removes the service's rule (remove-service, and tests that leave the host as they found it). */
 export async function removeClosedFlowsRule(binary: string, tag: string): Promise<void> {
   const listing = await nft(binary, ["-a", "list", "chain", "ip", TABLE, "output"]);
   for (const line of listing.output.split("\n")) {

@@ -1,5 +1,5 @@
 import { GreenlightError } from "../../../shared/errors.js";
-import { forgetClosedFlows } from "./closed-flows.js";
+import { forgetClosedFlows, removeClosedFlowsRule } from "./closed-flows.js";
 import { deleteFlow, flowsTo, isStalled } from "./conntrack.js";
 import {
   PARENT_CHAIN,
@@ -178,6 +178,21 @@ export class NatSwitch implements TrafficSwitch {
       }),
     );
     await this.removeFences(fences.filter((_, index) => idle[index]));
+  }
+
+  /** The jump to the service's chain, its fences, its closed-flow rule, then the chain itself. */
+  async remove(): Promise<void> {
+    const bin = this.options.iptables;
+    const parent = await iptables(bin, ["-S", PARENT_CHAIN]);
+    for (const line of parent.output.split("\n").filter((l) => l.endsWith(`-j ${this.chain}`))) {
+      await iptablesOrThrow(bin, ["-D", ...ruleArguments(line)]);
+    }
+    await this.removeFences(await this.fences());
+    await removeClosedFlowsRule(this.options.nft, this.chain);
+    if ((await iptables(bin, ["-S", this.chain])).code === 0) {
+      await iptablesOrThrow(bin, ["-F", this.chain]);
+      await iptablesOrThrow(bin, ["-X", this.chain]);
+    }
   }
 
   private async fences(): Promise<Fence[]> {

@@ -23,4 +23,6 @@ export class ReloadSwitch implements TrafficSwitch {
   async retire(): Promise<void> {}
 
   async tidyFences(): Promise<void> {}
+
+  async remove(): Promise<void> {}
 }
