@@ -225,6 +225,8 @@ test("removing a service takes its instances, switch and proxy entries; refused 
   const engine = new Engine(service.config, service.compose);
   assert.equal((await engine.deploy("web", V1)).status, "succeeded");
   service.world.healthGate = new Promise<void>(() => undefined);
+  // The first deploy's calls would end the wait below at once: only this deploy's count.
+  service.world.calls.length = 0;
   const started = await engine.startDeploy("web", V2);
   while (!service.world.calls.includes("readiness.wait"))
     await new Promise((resolve) => setTimeout(resolve, 5));

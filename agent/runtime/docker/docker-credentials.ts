@@ -43,8 +43,19 @@ export async function dockerConfigCredentials(
     const program = `docker-credential-${helper}`;
     const answer = await runProgram(program, ["get"], { timeoutMs: 15_000, input: host });
     if (answer.code === 0) {
-      const parsed = JSON.parse(answer.stdout) as { Username?: string; Secret?: string };
-      if (parsed.Username && parsed.Secret) return { username: parsed.Username, password: parsed.Secret };
+      // Parsed quietly: a parser's message quotes its input, and this input holds the secret.
+      let parsed: { Username?: unknown; Secret?: unknown } | undefined;
+      try {
+        parsed = JSON.parse(answer.stdout) as typeof parsed;
+      } catch {
+        parsed = undefined;
+      }
+      if (typeof parsed?.Username === "string" && typeof parsed.Secret === "string" && parsed.Secret)
+        return { username: parsed.Username, password: parsed.Secret };
+      throw new GreenlightError(
+        "REGISTRY_AUTH_FAILED",
+        `credential helper ${program} for ${host} answered something other than {"Username","Secret"} JSON`,
+      );
     } else if (!/credentials not found/i.test(answer.output)) {
       const why = answer.missing
         ? "is not installed"
