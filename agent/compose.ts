@@ -8,6 +8,7 @@ import { NginxProxy } from "./proxy/nginx/proxy.js";
 import { DockerRuntime } from "./runtime/docker/runtime.js";
 import { RuntimeHealthReadiness } from "./readiness/docker-health.js";
 import { HttpReadiness } from "./readiness/http.js";
+import { SettledReadiness } from "./readiness/settled.js";
 import { TcpReadiness } from "./readiness/tcp.js";
 import { ReleaseStore } from "./state/releases.js";
 import { NatSwitch } from "./switch/nat/nat-switch.js";
@@ -15,7 +16,7 @@ import { ReloadSwitch } from "./switch/reload/reload-switch.js";
 
 /**
  * The one place that knows which adapters a service uses: its containers on this host's Docker, nginx in front
- * (on the host or in a container), and a NAT rule or an nginx reload to move traffic.
+ * (on the host or in a container), and a NAT rule or an nginx reload to move traffic; a worker has neither.
  */
 export function composeService(agent: AgentConfig, docker: Docker, name: string): ServicePorts {
   const config = findService(agent, name);
@@ -26,19 +27,25 @@ export function composeService(agent: AgentConfig, docker: Docker, name: string)
       `no service named "${name.slice(0, 64)}" on this agent (configured: ${known})`,
     );
   }
-  const nginx = config.nginx.container
-    ? new ContainerNginx(docker, config.nginx.container, config.nginx)
-    : new HostNginx(config.nginx);
-  const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
   const unit = config.container_name ?? name;
-  const proxy = new NginxProxy(nginx, { service: name, unit, upstreamName, config });
   const runtime = new DockerRuntime(docker, agent, unit, config);
-  return {
+  const base = {
     name,
     unit,
     config,
     store: new ReleaseStore(agent.state_dir, name, config.keep_releases),
     runtime,
+  };
+  if (config.kind === "worker") {
+    return { ...base, readiness: new SettledReadiness(runtime, config) };
+  }
+  const nginx = config.nginx.container
+    ? new ContainerNginx(docker, config.nginx.container, config.nginx)
+    : new HostNginx(config.nginx);
+  const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
+  const proxy = new NginxProxy(nginx, { service: name, unit, upstreamName, config });
+  return {
+    ...base,
     readiness: config.health.tcp
       ? new TcpReadiness(runtime, config.health)
       : config.health.docker

@@ -85,6 +85,8 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
         add(["services", name, "volumes", index], `${host} does not exist (Docker would create it empty)`);
       }
     }
+    // A worker has no proxy and no switch: nothing of nginx or NAT to check.
+    if (service.kind === "worker") continue;
     const nginx = object(service.nginx);
     const upstream = text(nginx.upstream_file);
     if (upstream?.startsWith("/") && !(await isDirectory(dirname(upstream)))) {

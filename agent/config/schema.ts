@@ -152,13 +152,22 @@ export type Webhook = z.infer<typeof Webhook>;
 
 const Notify = z.object({ webhooks: z.array(Webhook).default([]) }).strict();
 
-const ServiceConfig = z
+const ServiceFields = z
   .object({
     image: z.string().refine((ref) => {
       const parsed = parseImageReference(ref);
       return parsed !== undefined && !parsed.tag && !parsed.digest;
     }, "must be a repository without tag or digest, e.g. 127.0.0.1:5000/web"),
-    port: z.number().int().min(1).max(65535),
+    /** web: takes HTTP traffic through nginx (needs port and nginx); worker: no port, no proxy, no switch. */
+    kind: z.enum(["web", "worker"]).default("web"),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** A worker is ready once it has run this long without exiting (when its image has no HEALTHCHECK). */
+    ready_after: duration.default(5000),
+    /**
+     * A worker's old and new release run side by side for a moment (true), or the old one stops before the new
+     * one starts (false: schedulers, consumers that must never run twice).
+     */
+    overlap: z.boolean().default(true),
     notify: Notify.optional(),
     /**
      * What the service's containers (<name>-blue, <name>-green), NAT chain and stable port are named after;
@@ -220,22 +229,61 @@ const ServiceConfig = z
      * (no handler, as many images have) stops at once instead of after the whole stop_grace.
      */
     init: z.boolean().default(false),
-    nginx: NginxConfig,
-    switch: SwitchConfig.default({ iptables: "iptables", conntrack: "conntrack", nft: "nft" }),
+    nginx: NginxConfig.optional(),
+    switch: SwitchConfig.optional(),
   })
-  .strict()
-  .transform((service, ctx) => {
-    // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.
-    const mode = service.switch.mode ?? (service.nginx.container ? "reload" : "nat");
-    if (mode === "nat" && service.nginx.container) {
+  .strict();
+
+type ServiceFields = z.output<typeof ServiceFields>;
+type CommonFields = Omit<ServiceFields, "kind" | "port" | "nginx" | "switch">;
+type SwitchSettings = z.output<typeof SwitchConfig>;
+/** A service that takes HTTP traffic: its colours behind nginx, moved between by a switch. */
+export type WebService = CommonFields & {
+  kind: "web";
+  port: number;
+  nginx: NginxConfig;
+  switch: SwitchSettings & { mode: "nat" | "reload" };
+};
+/** A service that takes no traffic (queue consumers, schedulers): started, found ready, the old one stopped. */
+export type WorkerService = CommonFields & { kind: "worker" };
+
+const ServiceConfig = ServiceFields.transform((service, ctx): WebService | WorkerService => {
+  const { port, nginx, kind, ...common } = service;
+  if (kind === "worker") {
+    for (const key of ["port", "nginx", "switch", "verify"] as const) {
+      if (service[key] === undefined) continue;
       ctx.addIssue({
         code: "custom",
-        path: ["switch", "mode"],
-        message: "NAT mode needs nginx on the host; with nginx.container use switch.mode: reload",
+        path: [key],
+        message: `a worker takes no traffic: remove ${key} (or set kind: web)`,
       });
     }
-    return { ...service, switch: { ...service.switch, mode } };
-  });
+    return { ...common, kind };
+  }
+  for (const [key, value] of [
+    ["port", port],
+    ["nginx", nginx],
+  ] as const) {
+    if (value !== undefined) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      message: `a web service needs ${key}; a service without one is kind: worker`,
+    });
+  }
+  if (port === undefined || nginx === undefined) return z.NEVER;
+  const switching = service.switch ?? { iptables: "iptables", conntrack: "conntrack", nft: "nft" };
+  // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.
+  const mode = switching.mode ?? (nginx.container ? "reload" : "nat");
+  if (mode === "nat" && nginx.container) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["switch", "mode"],
+      message: "NAT mode needs nginx on the host; with nginx.container use switch.mode: reload",
+    });
+  }
+  return { ...common, kind, port, nginx, switch: { ...switching, mode } };
+});
 
 const RegistryAuth = z
   .object({
@@ -403,7 +451,7 @@ export const AgentConfigSchema = z
     }
     const seen = new Map<number, string>();
     for (const [name, service] of Object.entries(config.services)) {
-      if (service.switch.mode !== "nat") continue;
+      if (service.kind !== "web" || service.switch.mode !== "nat") continue;
       const port = stablePort(service.container_name ?? name, service.switch.port);
       const other = seen.get(port);
       if (other) {
@@ -426,7 +474,7 @@ export function stablePort(service: string, configured: number | undefined): num
 }
 
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
-export type ServiceConfig = z.infer<typeof ServiceConfig>;
+export type ServiceConfig = WebService | WorkerService;
 export type NginxConfig = z.infer<typeof NginxConfig>;
 
 /** A configured service by name; own keys only (a service named `constructor` is not Object's). */

@@ -13,7 +13,7 @@ import type { StepLogger } from "./step-logger.js";
 /** One running instance of a colour. */
 export interface Instance {
   id: string;
-  /** `ip:port` where it serves, on the service's network. */
+  /** `ip:port` where it serves, on the service's network (a worker's: its ip). */
   address: string;
   /** The host's own address on that network (NAT mode's stable address). */
   gateway: string;
@@ -155,6 +155,7 @@ export interface ServicePorts {
   store: ReleaseStore;
   runtime: Runtime;
   readiness: Readiness;
-  proxy: Proxy;
-  traffic: TrafficSwitch;
+  /** Both absent for a worker: it takes no traffic, so nothing fronts it and nothing switches. */
+  proxy?: Proxy;
+  traffic?: TrafficSwitch;
 }

@@ -1,7 +1,10 @@
 import { asGreenlightError } from "../../shared/errors.js";
 import { markLive } from "../state/releases.js";
+import type { Colour } from "../../shared/events.js";
+
+type Live = { colour: Colour; release: string };
 import { drainConnections } from "./drain.js";
-import type { InstanceSummary, ServicePorts } from "./ports.js";
+import type { InstanceSummary, ServicePorts, TrafficSwitch } from "./ports.js";
 import type { StepLogger } from "./step-logger.js";
 
 /**
@@ -15,11 +18,38 @@ export async function reconcileService(ports: ServicePorts, log: StepLogger): Pr
   const { runtime, traffic, store } = ports;
   const state = await store.read();
   const instances = await runtime.list();
+  const live = traffic
+    ? await agreeWithSwitch(ports, traffic, state.live, instances, log)
+    : // A worker takes no traffic: the state alone says which colour is live.
+      state.live;
+
+  await recordInterrupted(ports, log);
+  // A fence stands until no flow is bound to its address; a crash may have left one whose flows are gone.
+  await traffic?.tidyFences();
+  for (const instance of instances) {
+    if (live && instance.colour === live.colour) {
+      if (!instance.running) await restart(ports, instance, log);
+      continue;
+    }
+    await removeLeftover(ports, instance, log);
+  }
+}
+
+/**
+ * The switch names another release than the state: a crash between switching and recording. Keep what the
+ * switch names if that colour runs (it may already serve), else go back to the state's colour.
+ */
+async function agreeWithSwitch(
+  ports: ServicePorts,
+  traffic: TrafficSwitch,
+  stateLive: Live | null | undefined,
+  instances: InstanceSummary[],
+  log: StepLogger,
+): Promise<Live | null | undefined> {
+  const { runtime, store } = ports;
   const current = await traffic.current();
 
-  // The switch names another release than the state: a crash between switching and recording. Keep what the
-  // switch names if that colour runs (it may already serve), else go back to the state's colour.
-  let live = state.live;
+  const live = stateLive;
   const candidates = [
     ...(current ? [{ colour: current.colour, release: current.release }] : []),
     ...(live ? [live] : []),
@@ -38,20 +68,9 @@ export async function reconcileService(ports: ServicePorts, log: StepLogger): Pr
       await traffic.switchTo({ ...candidate, address: running.address, gateway: running.gateway }, log);
     }
     if (!stateAgrees) await store.update((s) => markLive(s, candidate));
-    live = candidate;
-    break;
+    return candidate;
   }
-
-  await recordInterrupted(ports, log);
-  // A fence stands until no flow is bound to its address; a crash may have left one whose flows are gone.
-  await traffic.tidyFences();
-  for (const instance of instances) {
-    if (live && instance.colour === live.colour) {
-      if (!instance.running) await restart(ports, instance, log);
-      continue;
-    }
-    await removeLeftover(ports, instance, log);
-  }
+  return live;
 }
 
 /** Not the live colour: a leftover of an interrupted deploy. It may still finish requests from before a switch. */
@@ -62,7 +81,7 @@ async function removeLeftover(
 ): Promise<void> {
   const { runtime, traffic, config } = ports;
   const running = instance.running ? await runtime.find(instance.colour) : undefined;
-  if (running) {
+  if (running && traffic) {
     await drainConnections(
       () => runtime.openConnections(running),
       config.drain,
@@ -70,7 +89,7 @@ async function removeLeftover(
     );
   }
   await runtime.remove(instance.id, config.stop_grace);
-  if (running) await traffic.retire(running.address);
+  if (running) await traffic?.retire(running.address);
   log.info(`removed leftover ${instance.name}`);
 }
 

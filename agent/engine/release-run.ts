@@ -21,5 +21,7 @@ export interface ReleaseRun {
   stopOutput?: () => void;
   outputSeen?: boolean;
   hadUpstream?: boolean;
+  /** The old instance was stopped before the new one started (a worker with overlap off). */
+  halted?: boolean;
   drainTail?: number;
 }

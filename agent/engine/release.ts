@@ -10,6 +10,7 @@ import type { ReleaseRun } from "./release-run.js";
 import type { ServicePorts } from "./ports.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
 import { drain } from "./steps/drain.js";
+import { haltFirst } from "./steps/halt.js";
 import { health } from "./steps/health.js";
 import { pull } from "./steps/pull.js";
 import { record } from "./steps/record.js";
@@ -23,6 +24,7 @@ import { verify } from "./steps/verify.js";
 export const RELEASE_PLAN: PlanStep<ReleaseRun>[] = [
   pull,
   releasePhase,
+  haltFirst,
   start,
   health,
   switchTraffic,

@@ -13,7 +13,9 @@ export async function removeService(ports: ServicePorts, log: StepLogger): Promi
     log.info(`removed ${instance.name}`);
   }
   if (await runtime.remove(`${ports.unit}-release`, 0)) log.info(`removed ${ports.unit}-release`);
-  await traffic.remove();
-  log.info(`removed the ${traffic.mode} switch's rules`);
-  await proxy.remove(log);
+  if (traffic) {
+    await traffic.remove();
+    log.info(`removed the ${traffic.mode} switch's rules`);
+  }
+  await proxy?.remove(log);
 }

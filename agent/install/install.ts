@@ -84,6 +84,7 @@ export async function install(o: InstallOptions): Promise<void> {
   // The pid file is only read; nginx -t opens the log files, so a host nginx's log directory is writable.
   const writable = new Set<string>(["/run/xtables.lock"]);
   for (const service of Object.values(config.services)) {
+    if (service.kind !== "web") continue;
     writable.add(dirname(service.nginx.upstream_file));
     if (service.nginx.server) writable.add(dirname(service.nginx.server.file));
     if (!service.nginx.container) writable.add("/var/log/nginx");

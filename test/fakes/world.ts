@@ -17,6 +17,7 @@ import type {
   SwitchTarget,
   TrafficSwitch,
 } from "../../agent/engine/ports.js";
+import { SettledReadiness } from "../../agent/readiness/settled.js";
 import { ReleaseStore, type ServiceState } from "../../agent/state/releases.js";
 
 /**
@@ -33,6 +34,8 @@ export class FakeWorld {
   releaseExit = 0;
   /** When set, readiness waits for it (or for a cancel): a release slow to become healthy. */
   healthGate: Promise<void> | undefined;
+  /** Instances of this colour exit soon after they start: a worker that crashes. */
+  crashes: Colour | undefined;
   /** When set, a stop waits for it: an app that takes its whole grace to stop. */
   stopGate: Promise<void> | undefined;
   private next = 1;
@@ -83,7 +86,9 @@ class FakeRuntime implements Runtime {
     return [...this.world.instances].map(([id, i]) => ({ id, name: this.nameOf(i.colour), ...i }));
   }
   async exitState(id: string) {
-    return { running: this.world.instances.get(id)?.running ?? false, exitCode: null };
+    const instance = this.world.instances.get(id);
+    if (instance && instance.colour === this.world.crashes) return { running: false, exitCode: 1 };
+    return { running: instance?.running ?? false, exitCode: null };
   }
   async runOnce(
     spec: { command: string[]; signal?: AbortSignal },
@@ -124,6 +129,7 @@ class FakeRuntime implements Runtime {
   }
   async restart(id: string) {
     const instance = this.world.instances.get(id);
+    this.world.call(`runtime.restart ${instance?.colour}`);
     if (instance) instance.running = true;
   }
 }
@@ -175,19 +181,20 @@ export interface FakeService {
 }
 
 export async function fakeService(
-  options: { verify?: boolean; release?: boolean } = {},
+  options: { verify?: boolean; release?: boolean; worker?: { overlap: boolean } } = {},
 ): Promise<FakeService> {
   const dir = await mkdtemp(join(tmpdir(), "greenlight-fake-"));
   const world = new FakeWorld();
+  const traffic = options.worker
+    ? `    kind: worker\n    overlap: ${options.worker.overlap}\n    ready_after: 60ms\n    health: { interval: 10ms }\n`
+    : `    port: 8080\n    nginx: { upstream_file: ${join(dir, "web.upstream.conf")} }\n`;
   const config = parseConfig(`id: fake
 state_dir: ${dir}
 services:
   web:
     image: registry.example/web
-    port: 8080
     drain: 1s
-    nginx: { upstream_file: ${join(dir, "web.upstream.conf")} }
-${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}${options.release ? '    release_command: ["migrate"]\n' : ""}`);
+${traffic}${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}${options.release ? '    release_command: ["migrate"]\n' : ""}`);
   const store = new FailableStore(dir, world);
   const runtime = new FakeRuntime(world);
   const readiness: Readiness = {
@@ -219,15 +226,23 @@ ${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}${opti
         }
       : {}),
   };
-  const ports = (agent: AgentConfig): ServicePorts => ({
-    name: "web",
-    unit: "web",
-    config: agent.services.web ?? config.services.web!,
-    store,
-    runtime,
-    readiness,
-    proxy,
-    traffic: new FakeSwitch(world),
-  });
+  const ports = (agent: AgentConfig): ServicePorts => {
+    const service = agent.services.web ?? config.services.web!;
+    const base = { name: "web", unit: "web", config: service, store, runtime };
+    if (service.kind === "worker") {
+      // The real readiness of a worker, over the fake runtime: its settle time and its exits are what is tested.
+      const settled = new SettledReadiness(runtime, service);
+      return {
+        ...base,
+        readiness: {
+          wait: (instance, log, signal) => {
+            world.call("readiness.wait");
+            return settled.wait(instance, log, signal);
+          },
+        },
+      };
+    }
+    return { ...base, readiness, proxy, traffic: new FakeSwitch(world) };
+  };
   return { world, config, compose: (agent) => ports(agent) };
 }

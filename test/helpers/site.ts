@@ -33,6 +33,8 @@ export interface SiteOptions {
   agentId?: string;
   /** Run nginx in a container with the upstream file bind-mounted, instead of a host nginx. */
   nginxInContainer?: boolean;
+  /** A worker: no port, no nginx, no switch (the site's nginx still runs, unused). */
+  worker?: boolean;
 }
 
 /**
@@ -63,29 +65,44 @@ export class Site {
     const nginx = options.nginxInContainer
       ? await startContainerNginx(join(dir, "nginx"), service)
       : await startNginx(join(dir, "nginx"), service);
+    const shape = options.worker
+      ? { kind: "worker", health: { interval: "100ms", timeout: "15s", ...options.health } }
+      : {
+          port: 8080,
+          health: { path: "/cgi-bin/health", interval: "100ms", timeout: "15s", ...options.health },
+          nginx: nginx.agentConfig,
+        };
+    const traffic = options.worker
+      ? {}
+      : // Sites live side by side on one host: each gets a stable port no other holds (the derived one, a hash
+        // of the name into 1,000 ports, collides now and then), unless the test sets its own.
+        { switch: { port: await freeStablePort(), ...(options.extra?.switch as Record<string, unknown>) } };
     const config = {
       id: options.agentId ?? "test-agent",
       state_dir: join(dir, "state"),
       services: {
         [service]: {
           image: `${options.registry}/testapp`,
-          port: 8080,
+          ...shape,
           env: { GREETING: "hello" },
-          health: { path: "/cgi-bin/health", interval: "100ms", timeout: "15s", ...options.health },
           drain: options.drain ?? "30s",
           stop_grace: "5s",
-          nginx: nginx.agentConfig,
           ...(unit !== service ? { container_name: unit } : {}),
           ...options.extra,
-          // Sites live side by side on one host: each gets a stable port no other holds (the derived one, a hash
-          // of the name into 1,000 ports, collides now and then), unless the test sets its own.
-          switch: { port: await freeStablePort(), ...(options.extra?.switch as Record<string, unknown>) },
+          ...traffic,
         },
       },
     };
     const configFile = join(dir, "agent.yml");
     await writeFile(configFile, stringify(config));
     return new Site(service, unit, dir, nginx, configFile, config);
+  }
+
+  /** Changes the service's own config keys (ones that depend on the site's directory, say) and saves it. */
+  async configure(keys: Record<string, unknown>): Promise<void> {
+    const services = this.config.services as Record<string, Record<string, unknown>>;
+    Object.assign(services[this.service] ?? {}, keys);
+    await writeFile(this.configFile, stringify(this.config));
   }
 
   /** Starts `greenlight-agent <args>`; `onEvent` sees each event as it streams. */

@@ -34,7 +34,7 @@ function problemsOf(text: string): { path: string; line?: number; message: strin
 test("the documented config loads with durations in milliseconds and sane defaults", () => {
   const config = parseConfig(valid);
   const web = config.services.web;
-  assert.ok(web);
+  assert.ok(web?.kind === "web");
   assert.equal(web.health.interval, 1000);
   assert.equal(web.health.timeout, 60_000);
   assert.equal(web.drain, 30_000);
@@ -75,7 +75,9 @@ test("NAT mode with nginx in a container is refused with the fix", () => {
 
 test("nginx in a container defaults to reload mode", () => {
   const config = parseConfig(valid.replace("      test:", "      container: proxy\n      test:"));
-  assert.equal(config.services.web?.switch.mode, "reload");
+  const web = config.services.web;
+  assert.ok(web?.kind === "web");
+  assert.equal(web.switch.mode, "reload");
 });
 
 test("a service name that could escape a path or inject nginx config is refused", () => {
@@ -94,4 +96,35 @@ test("an OIDC trust entry must name a claim and an https issuer", () => {
     `${valid}trust:\n  oidc:\n    - issuer: https://token.actions.githubusercontent.com\n      claims: { repository: acme/shop }\n`,
   );
   assert.equal(ok.trust.oidc[0]?.audience, undefined, "the audience defaults at verification time");
+});
+
+const worker = `id: w-1
+state_dir: /var/lib/greenlight
+services:
+  jobs:
+    image: 127.0.0.1:5000/web
+    kind: worker
+    command: ["/app/worker"]
+    overlap: false
+`;
+
+test("a worker needs no port and no nginx, and has a settle time and overlap", () => {
+  const jobs = parseConfig(worker).services.jobs;
+  assert.ok(jobs?.kind === "worker");
+  assert.equal(jobs.ready_after, 5000);
+  assert.equal(jobs.overlap, false);
+  assert.deepEqual(jobs.command, ["/app/worker"]);
+});
+
+test("a worker with traffic keys, and a web service without a port, are refused by name", () => {
+  const problems = problemsOf(worker.replace("kind: worker", "kind: worker\n    port: 8080"));
+  assert.deepEqual(
+    problems.map((p) => [p.path, p.message]),
+    [["services.jobs.port", "a worker takes no traffic: remove port (or set kind: web)"]],
+  );
+  const web = problemsOf(valid.replace("    port: 8080\n", ""));
+  assert.deepEqual(
+    web.map((p) => [p.path, p.message]),
+    [["services.web.port", "a web service needs port; a service without one is kind: worker"]],
+  );
 });

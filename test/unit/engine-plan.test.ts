@@ -274,3 +274,72 @@ test("a Docker engine that does not answer is DOCKER_UNAVAILABLE, saying what to
   );
   await assert.rejects(ports.runtime.list(), /DOCKER_UNAVAILABLE|does not answer/);
 });
+
+test("a worker: started, found settled, recorded, then the old one stops; nothing is switched or drained", async () => {
+  const service = await fakeService({ worker: { overlap: true } });
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.calls.length = 0;
+  const events: EventInput[] = [];
+  const result = await engine.deploy("web", V2, (event) => events.push(event));
+  await engine.idle();
+  assert.equal(result.status, "succeeded");
+  assert.deepEqual(service.world.calls, [
+    "runtime.pull",
+    "runtime.start green",
+    "runtime.exited green",
+    "readiness.wait",
+    "runtime.keepRunning green",
+    "runtime.stop blue",
+    "runtime.remove blue",
+  ]);
+  assert.ok(events.some((e) => /ready once it has run 60ms without exiting/.test(e.message)));
+  assert.deepEqual(service.world.running(), ["green"]);
+});
+
+test("a worker that exits while it settles fails the deploy; the old one never stopped", async () => {
+  const service = await fakeService({ worker: { overlap: true } });
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.crashes = "green";
+  service.world.calls.length = 0;
+  const result = await engine.deploy("web", V2);
+  await engine.idle();
+  assert.equal(result.status, "failed");
+  assert.equal(result.error?.code, "CONTAINER_EXITED");
+  assert.match(result.error?.message ?? "", /a worker must keep running/);
+  assert.ok(!service.world.calls.includes("runtime.stop blue"), service.world.calls.join(", "));
+  assert.deepEqual(service.world.running(), ["blue"]);
+  assert.equal((await service.compose(service.config, "web").store.read()).live?.release, "1");
+});
+
+test("overlap off: the old worker stops before the new one starts, and starts again when the new one fails", async () => {
+  const service = await fakeService({ worker: { overlap: false } });
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  service.world.calls.length = 0;
+  const events: EventInput[] = [];
+  assert.equal((await engine.deploy("web", V2, (event) => events.push(event))).status, "succeeded");
+  await engine.idle();
+  assert.deepEqual(service.world.calls, [
+    "runtime.pull",
+    "runtime.stop blue",
+    "runtime.start green",
+    "runtime.exited green",
+    "readiness.wait",
+    "runtime.keepRunning green",
+    "runtime.remove blue",
+  ]);
+  assert.ok(
+    events.some((e) => /overlap is off: stopping web-blue before the new release starts/.test(e.message)),
+  );
+
+  service.world.crashes = "blue";
+  service.world.calls.length = 0;
+  const failed = await engine.deploy("web", "registry.example/web:v3");
+  await engine.idle();
+  assert.equal(failed.status, "failed");
+  assert.deepEqual(service.world.calls.slice(0, 2), ["runtime.pull", "runtime.stop green"]);
+  assert.deepEqual(service.world.calls.slice(-2), ["runtime.remove blue", "runtime.restart green"]);
+  assert.deepEqual(service.world.running(), ["green"]);
+});

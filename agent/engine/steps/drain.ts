@@ -6,7 +6,7 @@ import type { ReleaseRun } from "../release-run.js";
 /** The old colour finishes its in-flight requests: counted on facts (its open connections), up to a deadline. */
 export const drain: PlanStep<ReleaseRun> = {
   name: "drain",
-  when: (run) => Boolean(run.previous),
+  when: (run) => Boolean(run.previous && run.ports.traffic),
   async run(run) {
     const previous = run.previous;
     const old = run.live?.colour;

@@ -15,6 +15,6 @@ export const record: PlanStep<ReleaseRun> = {
       const entry = s.records.find((r) => r.id === run.releaseId);
       if (entry && run.pulled) entry.digest = run.pulled.digest;
     });
-    if (!run.hadUpstream) await run.ports.proxy.prepare(run.log);
+    if (run.ports.proxy && !run.hadUpstream) await run.ports.proxy.prepare(run.log);
   },
 };

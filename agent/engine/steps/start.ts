@@ -27,7 +27,7 @@ export const start: PlanStep<ReleaseRun> = {
       address: fresh.address,
       gateway: fresh.gateway,
     };
-    run.ports.traffic.prepare?.(target, run.log).catch(() => undefined);
+    run.ports.traffic?.prepare?.(target, run.log).catch(() => undefined);
     run.stopOutput = await runtime.followOutput(fresh.id, (line, cut, stream) => {
       run.outputSeen = true;
       run.output.line(line, cut, stream);

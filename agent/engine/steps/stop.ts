@@ -12,10 +12,15 @@ export const stop: PlanStep<ReleaseRun> = {
     if (!previous || !live) return;
     const { runtime, traffic, config } = run.ports;
     const name = runtime.nameOf(live.colour);
+    if (run.halted) {
+      await runtime.remove(previous.id, 0);
+      run.log.info(`removed ${name}, stopped before the new release started`);
+      return;
+    }
     run.log.info(`stopping ${name} (${config.stop_signal}, grace ${formatDuration(config.stop_grace)})`);
     await runtime.stop(previous.id);
     // A stopped container has left the network: its address can be retired while it is removed.
-    await Promise.all([runtime.remove(previous.id, 0), traffic.retire(previous.address)]);
+    await Promise.all([runtime.remove(previous.id, 0), traffic?.retire(previous.address)]);
     run.log.info(`stopped and removed ${name}`);
   },
 };

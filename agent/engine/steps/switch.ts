@@ -8,10 +8,11 @@ import type { ReleaseRun } from "../release-run.js";
  */
 export const switchTraffic: PlanStep<ReleaseRun> = {
   name: "switch",
+  when: (run) => Boolean(run.ports.traffic),
   async run(run) {
     const { traffic, proxy } = run.ports;
     const fresh = run.fresh;
-    if (!fresh) throw new Error("switch before start");
+    if (!fresh || !traffic || !proxy) throw new Error("switch before start");
     // The server block proxies to the upstream: before the switch when that exists (a bad block then fails the
     // deploy before traffic moves), after it on a first deploy.
     run.hadUpstream = await proxy.hasUpstream();
@@ -31,6 +32,7 @@ export const switchTraffic: PlanStep<ReleaseRun> = {
     const { live, previous, fresh } = run;
     if (!live || !previous || !fresh) return;
     const { traffic, runtime } = run.ports;
+    if (!traffic) return;
     run.log.warn(`switching back to ${live.colour} (release ${live.release}), which still runs`);
     await traffic.switchTo({ ...live, address: previous.address, gateway: previous.gateway }, run.log);
     // The new colour served for a moment: its requests finish before it goes.

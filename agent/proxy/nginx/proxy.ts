@@ -1,5 +1,5 @@
 import { readFile, rename, rm } from "node:fs/promises";
-import type { ServiceConfig } from "../../config/schema.js";
+import type { WebService } from "../../config/schema.js";
 import type { Proxy, SwitchLogger, SwitchState } from "../../engine/ports.js";
 import type { StepLogger } from "../../engine/step-logger.js";
 import { exists } from "../../files/exists.js";
@@ -15,7 +15,7 @@ export interface NginxSite {
   /** What the upstream file's marker names: the service's containers' base name. */
   unit: string;
   upstreamName: string;
-  config: ServiceConfig;
+  config: WebService;
 }
 
 /**

@@ -21,7 +21,8 @@ export interface ColourSpec {
   release: string;
   deployId: string;
   image: string;
-  port: number;
+  /** The port it serves on; none for a worker. */
+  port?: number;
   env: Record<string, string>;
   volumes: string[];
   network: string;
@@ -134,7 +135,7 @@ export async function startColour(docker: Docker, spec: ColourSpec): Promise<Run
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
       ...(spec.user ? { User: spec.user } : {}),
       ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
-      ExposedPorts: { [`${spec.port}/tcp`]: {} },
+      ...(spec.port ? { ExposedPorts: { [`${spec.port}/tcp`]: {} } } : {}),
       Labels: {
         ...spec.labels,
         [LABEL.service]: spec.service,

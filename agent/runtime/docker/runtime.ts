@@ -45,6 +45,10 @@ export class DockerRuntime implements Runtime {
     private readonly config: ServiceConfig,
   ) {}
 
+  private get port(): number | undefined {
+    return this.config.kind === "web" ? this.config.port : undefined;
+  }
+
   nameOf(colour: Colour): string {
     return containerName(this.unit, colour);
   }
@@ -60,7 +64,7 @@ export class DockerRuntime implements Runtime {
     const running = await startColour(this.docker, {
       service: this.unit,
       ...spec,
-      port: this.config.port,
+      ...(this.port ? { port: this.port } : {}),
       env: await serviceEnv(this.config),
       volumes: this.config.volumes,
       network: this.config.network,
@@ -130,7 +134,8 @@ export class DockerRuntime implements Runtime {
   async openConnections(instance: Instance): Promise<number> {
     const pid = this.pids.get(instance.id);
     if (pid === undefined) throw new Error(`no process known for ${instance.id}`);
-    return countOpenConnections(pid, this.config.port);
+    // A worker serves no port: nothing of it is in flight for a switch to wait on.
+    return this.port ? countOpenConnections(pid, this.port) : 0;
   }
 
   async stop(id: string): Promise<void> {
@@ -154,7 +159,8 @@ export class DockerRuntime implements Runtime {
 
   private instance(running: { id: string; ip: string; gateway: string; pid: number }): Instance {
     this.pids.set(running.id, running.pid);
-    return { id: running.id, address: `${running.ip}:${this.config.port}`, gateway: running.gateway };
+    const address = this.port ? `${running.ip}:${this.port}` : running.ip;
+    return { id: running.id, address, gateway: running.gateway };
   }
 
   /** The agent's own `registries:` entry first; else the login Docker itself has (config.json, helpers). */
