@@ -18,6 +18,7 @@ Usage:
   greenlight rollback --agent URL --key FILE --service NAME [--to RELEASE|DIGEST]
   greenlight status   --agent URL --key FILE --service NAME
   greenlight attach   --agent URL --key FILE --service NAME --deploy-id ID
+  greenlight logs     --agent URL --key FILE --service NAME [--follow] [--since DUR] [--lines N]
   greenlight keygen   --out PATH [--force]   writes PATH (private, 0600) and PATH.pub
   greenlight --version
 
@@ -32,6 +33,7 @@ const USAGE: Record<string, string> = {
   rollback: "greenlight rollback --agent [ID=]URL... --key PEM|FILE --service NAME [--to RELEASE|DIGEST]",
   status: "greenlight status --agent [ID=]URL... --key PEM|FILE --service NAME",
   attach: "greenlight attach --agent [ID=]URL --key PEM|FILE --service NAME --deploy-id ID",
+  logs: "greenlight logs --agent [ID=]URL... --key PEM|FILE --service NAME [--follow] [--since DUR] [--lines N]",
   keygen: "greenlight keygen --out PATH [--force]",
 };
 
@@ -41,6 +43,7 @@ function commandHelp(command: string): string {
 }
 
 const { text: write, raw } = lineWriter();
+const { text: note } = lineWriter(process.stderr);
 
 // Output piped into a program that stops reading (`greenlight --help | head`): leave quietly, not with a trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -85,8 +88,13 @@ async function main(argv: string[]): Promise<number> {
       if (settings.json) raw(jsonLine({ ...status, ...(many ? { host: host.name } : {}) }));
       else write(`${many ? `${host.name}: ` : ""}${formatStatus(status)}`);
     },
+    log: (host, stream, line, many) => {
+      if (settings.json) raw(jsonLine({ type: "log", ...(many ? { host: host.name } : {}), stream, line }));
+      // The app's stdout is this command's stdout (for pipes); its stderr and the agent's notes go to stderr.
+      else (stream === "stdout" ? write : note)(`${many ? `[${host.name}] ` : ""}${line}`);
+    },
   });
-  if (settings.command === "status" || settings.command === "attach") return report.exit;
+  if (["status", "attach", "logs"].includes(settings.command)) return report.exit;
   if (fleet) {
     if (settings.json) raw(jsonLine({ type: "fleet", exit: report.exit, hosts: report.hosts }));
     else write(formatFleet(report));

@@ -1,6 +1,6 @@
 import { EXIT, type ExitCode } from "../shared/errors.js";
 import { neutralize } from "../shared/neutralize.js";
-import type { StatusMessage } from "../shared/protocol.js";
+import type { LogMessage, StatusMessage } from "../shared/protocol.js";
 import { VERSION } from "../shared/version.js";
 import { checkAgentUrl } from "./client/agent-url.js";
 import { clientAuth } from "./client/auth.js";
@@ -26,6 +26,8 @@ export interface FrontEnd {
   note(line: string): void;
   /** One agent's answer to `status`. */
   status(host: Host, status: StatusMessage, fleet: boolean): void;
+  /** `logs`: one line of a host's service output. */
+  log?(host: Host, stream: LogMessage["stream"], line: string, fleet: boolean): void;
   /** Before any agent is asked to change anything (a GitHub deployment is opened here). */
   beforeChange?(): Promise<void>;
 }
@@ -75,7 +77,30 @@ export async function runClientCommand(settings: ClientSettings, front: FrontEnd
     ...(settings.image ? { image: settings.image } : {}),
     ...(settings.to ? { to: settings.to } : {}),
     ...(settings.deployId ? { deployId: settings.deployId } : {}),
+    ...(command === "logs"
+      ? {
+          ...(settings.follow ? { follow: true } : {}),
+          ...(settings.sinceS !== undefined ? { since: settings.sinceS } : {}),
+          ...(settings.lines !== undefined ? { lines: settings.lines } : {}),
+        }
+      : {}),
   };
+
+  if (command === "logs") {
+    // Every host at once: following several, their lines interleave (each tagged) instead of waiting in turn.
+    const reports = await Promise.all(
+      hosts.map(async (host): Promise<HostReport> => {
+        const outcome = await runCommand(options(host), args, {
+          ...renderer(host),
+          log: (stream, line) => front.log?.(host, stream, line, fleet),
+        });
+        if (outcome.kind === "logs" && settings.follow)
+          front.note(`${fleet ? `${host.name}: ` : ""}logs ended: ${neutralize(outcome.reason, 200)}`);
+        return { host: host.name, status: "succeeded" };
+      }),
+    );
+    return { hosts, fleet, report: { hosts: reports, exit: EXIT.ok } };
+  }
 
   if (command === "status" || command === "attach") {
     // Read-only, or the resumption of one deploy: host by host, no batches.
@@ -87,7 +112,7 @@ export async function runClientCommand(settings: ClientSettings, front: FrontEnd
       if (outcome.kind === "status") {
         front.status(host, outcome.status, fleet);
         reports.push({ host: host.name, status: "succeeded" });
-      } else {
+      } else if (outcome.kind === "result") {
         hostRenderer.result(outcome.result);
         reports.push({ host: host.name, status: outcome.result.status, result: outcome.result });
         if (outcome.result.status !== "succeeded") exit = EXIT.deployFailed;

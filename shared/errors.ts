@@ -45,6 +45,7 @@ const codes = {
   UNKNOWN_SERVICE: { exit: EXIT.rejected, close: 4404 },
   UNKNOWN_COMMAND: { exit: EXIT.rejected, close: 4400 },
   UNKNOWN_DEPLOY: { exit: EXIT.rejected, close: 4404 },
+  NOTHING_LIVE: { exit: EXIT.rejected, close: 4404 },
   INVALID_ARGUMENT: { exit: EXIT.rejected, close: 4400 },
   PROTOCOL_ERROR: { exit: EXIT.rejected, close: 4400, attempt: true },
   FRAME_TOO_LARGE: { exit: EXIT.rejected, close: 1009 },

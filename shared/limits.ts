@@ -43,5 +43,9 @@ export const CONTAINER_LINES_PER_SECOND = 200;
 export const MAX_CONTAINER_LINES_PER_DEPLOY = 10_000;
 /** At most this many bytes of container output are kept for one deploy. */
 export const MAX_CONTAINER_BYTES_PER_DEPLOY = 2 * 1024 * 1024;
+/** `greenlight logs`: at most this many lines from before now (`--lines`). */
+export const MAX_LOG_LINES = 10_000;
+/** `greenlight logs`: lines relayed per second after the first `--lines`; beyond it they are counted, not sent. */
+export const LOG_LINES_PER_SECOND = 1_000;
 /** Deploys of one service that may wait behind the running one; more are refused (DEPLOY_IN_PROGRESS). */
 export const MAX_QUEUED_DEPLOYS = 3;

@@ -1,15 +1,16 @@
 import * as z from "zod/mini";
 import { DeployEvent, DeployResult } from "./events.js";
+import { MAX_LOG_LINES } from "./limits.js";
 import { DEPLOY_ID, IMAGE_DIGEST, RELEASE_ID } from "./names.js";
 
 /**
  * The wire protocol, one request per connection:
  *   agent → hello; client → request (a signed JWS); agent → accepted | status | error;
- *   then, for deploy/rollback/attach, event … event, result.
+ *   then, for deploy/rollback/attach, event … event, result; for logs, log … log, logs_end.
  * Every message is a JSON text frame validated against these schemas on both sides.
  */
 
-export const COMMANDS = ["deploy", "rollback", "status", "attach"] as const;
+export const COMMANDS = ["deploy", "rollback", "status", "attach", "logs"] as const;
 export const Command = z.enum(COMMANDS);
 export type Command = z.infer<typeof Command>;
 
@@ -37,6 +38,12 @@ export const RequestClaims = z.strictObject({
   to: z.optional(z.string().check(z.maxLength(128))),
   deployId: z.optional(z.string().check(z.maxLength(64))),
   fromSeq: z.optional(z.int().check(z.nonnegative())),
+  /** logs: keep streaming as the service prints (and across its deploys). */
+  follow: z.optional(z.boolean()),
+  /** logs: only lines from this many seconds back. */
+  since: z.optional(z.int().check(z.positive(), z.maximum(366 * 86_400))),
+  /** logs: at most this many lines from before now. */
+  lines: z.optional(z.int().check(z.positive(), z.maximum(MAX_LOG_LINES))),
   ci: z.optional(CiMetadata),
   /** The client's version, for the audit log and the agent's note when it differs from its own. */
   version: z.optional(z.string().check(z.maxLength(64))),
@@ -106,6 +113,20 @@ export const StatusMessage = z.object({
 });
 export type StatusMessage = z.infer<typeof StatusMessage>;
 
+/** One line of the live release's output (`agent`: the agent's own note, such as lines held back). */
+export const LogMessage = z.object({
+  type: z.literal("log"),
+  stream: z.enum(["stdout", "stderr", "agent"]),
+  line: z.string().check(z.maxLength(8192)),
+});
+export type LogMessage = z.infer<typeof LogMessage>;
+
+/** The end of a logs stream, and why it ended. */
+export const LogsEnd = z.object({
+  type: z.literal("logs_end"),
+  reason: z.string().check(z.maxLength(512)),
+});
+
 export const ErrorMessage = z.object({ type: z.literal("error"), code: z.string(), message: z.string() });
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
@@ -115,6 +136,8 @@ export const AgentMessage = z.discriminatedUnion("type", [
   EventMessage,
   ResultMessage,
   StatusMessage,
+  LogMessage,
+  LogsEnd,
   ErrorMessage,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;

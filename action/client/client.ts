@@ -3,7 +3,13 @@ import WebSocket from "ws";
 import { GreenlightError, asGreenlightError, isErrorCode, isRetryable } from "../../shared/errors.js";
 import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, TOKEN_LIFETIME_S } from "../../shared/limits.js";
-import { AgentMessage, type CiMetadata, type Command, type StatusMessage } from "../../shared/protocol.js";
+import {
+  AgentMessage,
+  type CiMetadata,
+  type Command,
+  type LogMessage,
+  type StatusMessage,
+} from "../../shared/protocol.js";
 import { signRequest } from "../../shared/signing.js";
 import { VERSION } from "../../shared/version.js";
 import { neutralize } from "../../shared/neutralize.js";
@@ -34,6 +40,8 @@ export interface Renderer {
   accepted(deployId: string, command: Command): void;
   event(event: DeployEvent): void;
   reconnecting(attempt: number, delayMs: number, reason: string): void;
+  /** `logs`: one line of the service's output (`agent`: the agent's note); shown neutralised. */
+  log?(stream: LogMessage["stream"], line: string): void;
 }
 
 export interface CommandArgs {
@@ -42,9 +50,15 @@ export interface CommandArgs {
   image?: string;
   to?: string;
   deployId?: string;
+  follow?: boolean;
+  since?: number;
+  lines?: number;
 }
 
-export type Outcome = { kind: "result"; result: DeployResult } | { kind: "status"; status: StatusMessage };
+export type Outcome =
+  | { kind: "result"; result: DeployResult }
+  | { kind: "status"; status: StatusMessage }
+  | { kind: "logs"; reason: string };
 
 const SILENCE_MS = 45_000;
 
@@ -219,6 +233,9 @@ function connectOnce(
               ...(args.to ? { to: args.to } : {}),
               ...(args.deployId ? { deployId: args.deployId } : {}),
               ...(args.cmd === "attach" ? { fromSeq } : {}),
+              ...(args.follow ? { follow: true } : {}),
+              ...(args.since !== undefined ? { since: args.since } : {}),
+              ...(args.lines !== undefined ? { lines: args.lines } : {}),
               ci: options.ci,
               version: VERSION,
             },
@@ -250,6 +267,12 @@ function connectOnce(
           return;
         case "status":
           attempt.outcome = { kind: "status", status: message };
+          return;
+        case "log":
+          renderer.log?.(message.stream, message.line);
+          return;
+        case "logs_end":
+          attempt.outcome = { kind: "logs", reason: message.reason };
           return;
         case "error": {
           const code = isErrorCode(message.code) ? message.code : "INTERNAL";

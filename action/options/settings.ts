@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseDuration } from "../../shared/duration.js";
 import { GreenlightError } from "../../shared/errors.js";
+import { MAX_LOG_LINES } from "../../shared/limits.js";
 import type { Command } from "../../shared/protocol.js";
 import { ID_TOKEN_VARIABLE } from "../client/auth.js";
 import type { OptionName, OptionTexts, Spell } from "./table.js";
@@ -19,6 +20,10 @@ export interface ClientSettings {
   image?: string;
   to?: string;
   deployId?: string;
+  /** logs: keep streaming; lines from this many seconds back; at most this many lines from before now. */
+  follow: boolean;
+  sinceS?: number;
+  lines?: number;
   ca?: Buffer;
   insecure: boolean;
   /** On SIGINT/SIGTERM, leave deploys running instead of cancelling them. */
@@ -78,6 +83,20 @@ export async function settingsFrom(
     return ms;
   };
   const flag = (name: OptionName) => choice(name, ["true", "false"] as const) === "true";
+  const count = (name: OptionName, max: number): number | undefined => {
+    const text = one(name);
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < 1 || value > max)
+      throw new GreenlightError(
+        "USAGE",
+        `${spell(name)} must be a whole number from 1 to ${max}, not "${text}"`,
+      );
+    return value;
+  };
+  const sinceText = one("since");
+  const sinceS = sinceText === undefined ? undefined : Math.max(1, Math.round(duration("since") / 1000));
+  const lines = count("lines", MAX_LOG_LINES);
 
   const given = texts.agent;
   const agents = (Array.isArray(given) ? given : [given ?? ""])
@@ -102,6 +121,9 @@ export async function settingsFrom(
     ...(one("image") ? { image: one("image") } : {}),
     ...(one("to") ? { to: one("to") } : {}),
     ...(one("deploy-id") ? { deployId: one("deploy-id") } : {}),
+    follow: one("follow") === "true",
+    ...(sinceS !== undefined ? { sinceS } : {}),
+    ...(lines !== undefined ? { lines } : {}),
     ...(ca ? { ca } : {}),
     insecure: flag("insecure"),
     detach: flag("detach"),

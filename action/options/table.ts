@@ -140,6 +140,21 @@ export const OPTIONS = {
     default: "false",
     help: "on Ctrl-C or a cancelled job, leave the deploy running on the agents (the default cancels it: the agents undo it)",
   },
+  follow: {
+    commands: ["logs"],
+    boolean: true,
+    help: "logs: keep streaming what the service prints, on to the next release when a deploy replaces it",
+  },
+  since: {
+    commands: ["logs"],
+    value: "DUR",
+    help: "logs: only lines from this long ago on (e.g. 10m, 2h)",
+  },
+  lines: {
+    commands: ["logs"],
+    value: "N",
+    help: "logs: at most N lines from before now (default 100, or all since --since; at most 10000)",
+  },
   json: { boolean: true, help: "events and the result as JSON lines" },
   debug: { boolean: true, help: "debug events, and stack traces of internal errors" },
   out: { commands: ["keygen"], value: "PATH", help: "keygen: where to write the key pair" },
@@ -154,4 +169,4 @@ export type OptionTexts = { [name in OptionName]?: string | string[] };
 /** How an option is named to the user where it was given: `--service (or GREENLIGHT_SERVICE)` or `input "service"`. */
 export type Spell = (name: OptionName) => string;
 
-export const COMMAND_WORDS = ["deploy", "rollback", "status", "attach", "keygen"] as const;
+export const COMMAND_WORDS = ["deploy", "rollback", "status", "attach", "logs", "keygen"] as const;

@@ -10,6 +10,16 @@ export interface Modem {
     onProgress?: (event: PullProgress) => void,
   ): void;
   demuxStream(stream: Readable, stdout: Writable, stderr: Writable): void;
+  dial(
+    options: {
+      path: string;
+      method: string;
+      isStream: boolean;
+      statusCodes: Record<number, boolean | string>;
+      options: Record<string, unknown>;
+    },
+    callback: (error: unknown, data: unknown) => void,
+  ): void;
 }
 
 export interface PullProgress {

@@ -10,6 +10,8 @@ import { reconcileService } from "./reconcile.js";
 import { removeService } from "./remove.js";
 import { assertImageAllowed } from "./request.js";
 import { rollbackTarget } from "./rollback.js";
+import { streamServiceLogs, type LogsRequest } from "./logs.js";
+import type { OutputSink } from "./container-output.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
 export type { DeployInfo, DeployObserver, DeployOptions } from "./deploy-watch.js";
 
@@ -52,6 +54,11 @@ export class Engine {
 
   service(name: string): ServicePorts {
     return this.compose(this.config, name);
+  }
+
+  /** The live release's output (`greenlight logs`); resolves with why the stream ended. */
+  logs(serviceName: string, request: LogsRequest, sink: OutputSink): Promise<string> {
+    return streamServiceLogs(this.service(serviceName), request, sink);
   }
 
   /** Validates and opens the deploy's log; the returned promise resolves with the one result. */

@@ -29,6 +29,18 @@ export interface InstanceSummary {
 /** A container's output line as read: at most a few KiB of it, and how many bytes more it had. */
 export type OutputLine = (line: Buffer, cutBytes: number, stream: "stdout" | "stderr") => void;
 
+export interface OutputRequest {
+  follow: boolean;
+  tail?: number;
+  sinceS?: number;
+}
+
+export interface OutputReading {
+  /** Resolves when the output ends: the instance stopped, or `stop()` was called. */
+  ended: Promise<void>;
+  stop(): void;
+}
+
 /** A command run once to its end (the release phase). */
 export interface RunOnceSpec {
   command: string[];
@@ -56,6 +68,11 @@ export interface Runtime {
   /** The image's own health check, as the runtime reports it; "none" when the image has none. */
   healthStatus(id: string): Promise<"healthy" | "unhealthy" | "starting" | "none">;
   followOutput(id: string, onLine: OutputLine): Promise<() => void>;
+  /**
+   * An instance's output as the operator asks for it (`greenlight logs`): the last `tail` lines, those since
+   * `sinceS` seconds ago, and with `follow` what it prints until it stops or `stop()`.
+   */
+  readOutput(idOrName: string, options: OutputRequest, onLine: OutputLine): Promise<OutputReading>;
   lastOutput(idOrName: string, lines: number, onLine: OutputLine): Promise<void>;
   /**
    * Runs a command once to its end in a new instance of `image` with the service's env, volumes and network

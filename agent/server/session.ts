@@ -169,6 +169,29 @@ async function handleRequest(
       streamLive(ws, started.log, 0);
       return;
     }
+    case "logs": {
+      void deps.audit.append({ outcome: "accepted", peer: address, ...known });
+      const stop = new AbortController();
+      ws.on("close", () => stop.abort());
+      // Nothing more is read from the client; anything it sends ends the stream.
+      ws.on("message", () => ws.close(1000));
+      const reason = await engine.logs(
+        claims.service,
+        {
+          follow: claims.follow === true,
+          ...(claims.lines !== undefined ? { lines: claims.lines } : {}),
+          ...(claims.since !== undefined ? { sinceS: claims.since } : {}),
+          signal: stop.signal,
+        },
+        {
+          line: (line, stream) => send(ws, { type: "log", stream, line }),
+          note: (line) => send(ws, { type: "log", stream: "agent", line }),
+        },
+      );
+      send(ws, { type: "logs_end", reason });
+      ws.close(1000);
+      return;
+    }
     case "attach": {
       const deployId = claims.deployId ?? "";
       const found = await engine.findDeploy(claims.service, deployId);

@@ -449,6 +449,41 @@ test("the agent restarted between two deploys keeps its keys and history", async
   assert.equal(await site.servedVersion(), "v1");
 });
 
+test("greenlight logs: the live release's last lines, then following across a deploy, neutralised and authorised per service", async () => {
+  assert.equal((await runClient(["deploy", "--image", v1], env()).done).code, 0);
+  const tail = await runClient(["logs", "--lines", "2"], env()).done;
+  assert.equal(tail.code, 0, tail.stderr);
+  const lines = tail.stdout.split("\n").filter(Boolean);
+  assert.equal(lines.length, 2, tail.stdout);
+  assert.match(tail.stdout, /test-app v\d+ listening on :8080/);
+
+  const say = "::warning::from the app";
+  const next = await stack.image({ version: "v-logs", say });
+  let following = false;
+  const follow = runClient(["logs", "--follow", "--lines", "1", "--json"], env(), (line, child) => {
+    following = true;
+    if (line.type === "log" && /test-app v-logs listening/.test(String(line.line))) child.kill("SIGINT");
+  });
+  while (!following) await new Promise((resolve) => setTimeout(resolve, 50));
+  const deployed = await runClient(["deploy", "--image", next], env()).done;
+  assert.equal(deployed.code, 0, deployed.stdout);
+  const followed = await follow.done;
+  const logs = followed.lines.filter((l) => l.type === "log");
+  assert.ok(
+    logs.some((l) => l.stream === "agent" && /release \d+ is live now: following/.test(String(l.line))),
+    JSON.stringify(logs),
+  );
+  const said = logs.find((l) => /from the app/.test(String(l.line)));
+  assert.equal(said?.line, ": :warning::from the app", "no workflow command can form");
+
+  const refused = await runClient(["logs"], { ...env(), GREENLIGHT_KEY: limited.privatePem }).done;
+  assert.equal(refused.code, 3);
+  assert.match(refused.stderr, /POLICY_SERVICE_NOT_ALLOWED/);
+  const typo = await runClient(["logs", "--lines", "0"], env()).done;
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /USAGE: --lines must be a whole number from 1 to 10000, not "0"/);
+});
+
 test("client exit codes: usage 2, rejected 3, unreachable 4, failed deploy 1", async () => {
   assert.equal((await runClient(["deploy"], env()).done).code, 2);
   assert.equal(

@@ -9,6 +9,8 @@ import type {
   Instance,
   InstanceSummary,
   OutputLine,
+  OutputReading,
+  OutputRequest,
   Proxy,
   Readiness,
   Runtime,
@@ -34,6 +36,8 @@ export class FakeWorld {
   releaseExit = 0;
   /** When set, readiness waits for it (or for a cancel): a release slow to become healthy. */
   healthGate: Promise<void> | undefined;
+  /** Followed outputs by instance name: calling one ends it, as a stopping container does. */
+  readonly readers = new Map<string, () => void>();
   /** Instances of this colour exit soon after they start: a worker that crashes. */
   crashes: Colour | undefined;
   /** When set, a stop waits for it: an app that takes its whole grace to stop. */
@@ -104,6 +108,15 @@ class FakeRuntime implements Runtime {
   async followOutput(_id: string, onLine: OutputLine) {
     onLine(Buffer.from("app: listening"), 0, "stdout");
     return () => undefined;
+  }
+  async readOutput(name: string, request: OutputRequest, onLine: OutputLine): Promise<OutputReading> {
+    this.world.call(`runtime.readOutput ${name}${request.tail !== undefined ? ` tail ${request.tail}` : ""}`);
+    onLine(Buffer.from(`${name} says \u001b]0;hi\u0007hello`), 0, "stdout");
+    if (!request.follow) return { ended: Promise.resolve(), stop: () => undefined };
+    let stop = () => undefined as void;
+    const ended = new Promise<void>((resolve) => (stop = resolve));
+    this.world.readers.set(name, stop);
+    return { ended, stop };
   }
   async lastOutput() {}
   async keepRunning(id: string) {

@@ -343,3 +343,41 @@ test("overlap off: the old worker stops before the new one starts, and starts ag
   assert.deepEqual(service.world.calls.slice(-2), ["runtime.remove blue", "runtime.restart green"]);
   assert.deepEqual(service.world.running(), ["green"]);
 });
+
+test("logs: refused before anything is live; following, they carry on with the release a deploy makes live", async () => {
+  const service = await fakeService();
+  const engine = new Engine(service.config, service.compose);
+  const lines: string[] = [];
+  const sink = {
+    line: (text: string) => lines.push(text),
+    note: (text: string) => lines.push(`note: ${text}`),
+  };
+  const stop = new AbortController();
+  await assert.rejects(
+    engine.logs("web", { follow: false, signal: stop.signal }, sink),
+    (error: { code?: string }) => error.code === "NOTHING_LIVE",
+  );
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  assert.equal(
+    await engine.logs("web", { follow: false, lines: 5, signal: stop.signal }, sink),
+    "end of the log",
+  );
+  assert.deepEqual(lines, ["web-blue says hello"], "the terminal escape is gone");
+
+  lines.length = 0;
+  const following = engine.logs("web", { follow: true, signal: stop.signal }, sink);
+  while (!service.world.readers.has("web-blue")) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal((await engine.deploy("web", V2)).status, "succeeded");
+  await engine.idle();
+  service.world.readers.get("web-blue")?.();
+  while (!service.world.readers.has("web-green")) await new Promise((resolve) => setTimeout(resolve, 5));
+  stop.abort();
+  assert.equal(await following, "stopped by the client");
+  assert.deepEqual(lines, [
+    "web-blue says hello",
+    "note: release 2 is live now: following web-green",
+    "web-green says hello",
+  ]);
+  const reads = service.world.calls.filter((c) => c.startsWith("runtime.readOutput"));
+  assert.deepEqual(reads.slice(-2), ["runtime.readOutput web-blue tail 100", "runtime.readOutput web-green"]);
+});

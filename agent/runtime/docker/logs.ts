@@ -4,7 +4,7 @@ import { MAX_CONTAINER_LINE_BYTES } from "../../../shared/limits.js";
 import { frames } from "../../docker-api/stream-frames.js";
 import { dockerStatus, modemOf } from "../../docker-api/client.js";
 import { LineSplitter } from "./line-splitter.js";
-import type { OutputLine } from "../../engine/ports.js";
+import type { OutputLine, OutputReading, OutputRequest } from "../../engine/ports.js";
 
 function splitInto(stream: Readable, onLine: (line: Buffer, cutBytes: number) => void): void {
   const splitter = new LineSplitter(MAX_CONTAINER_LINE_BYTES, onLine);
@@ -12,24 +12,58 @@ function splitInto(stream: Readable, onLine: (line: Buffer, cutBytes: number) =>
   stream.on("end", () => splitter.end());
 }
 
-/** Follows a container's stdout and stderr line by line until `stop()`; memory held is bounded per stream. */
-export async function followLogs(docker: Docker, id: string, onLine: OutputLine): Promise<() => void> {
-  const raw = (await docker.getContainer(id).logs({
-    follow: true,
-    stdout: true,
-    stderr: true,
-  })) as unknown as Readable;
+/**
+ * A container's stdout and stderr line by line, as asked (tail, since, follow), until it ends or `stop()`;
+ * memory held is bounded per stream whatever the container prints.
+ */
+export async function readLogs(
+  docker: Docker,
+  idOrName: string,
+  request: OutputRequest,
+  onLine: OutputLine,
+): Promise<OutputReading> {
+  // Always as a stream (dockerode buffers the whole answer unless it follows): a container's past output may
+  // be any size, and is read line by line like the rest.
+  const raw = await new Promise<Readable>((resolve, reject) => {
+    modemOf(docker).dial(
+      {
+        path: `/containers/${encodeURIComponent(idOrName)}/logs?`,
+        method: "GET",
+        isStream: true,
+        statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+        options: {
+          follow: request.follow,
+          stdout: true,
+          stderr: true,
+          ...(request.tail !== undefined ? { tail: request.tail } : {}),
+          ...(request.sinceS !== undefined ? { since: Math.floor(Date.now() / 1000) - request.sinceS } : {}),
+        },
+      },
+      (error, data) => (error ? reject(error as Error) : resolve(data as Readable)),
+    );
+  });
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   modemOf(docker).demuxStream(raw, stdout, stderr);
   splitInto(stdout, (line, cut) => onLine(line, cut, "stdout"));
   splitInto(stderr, (line, cut) => onLine(line, cut, "stderr"));
-  raw.on("end", () => {
-    stdout.end();
-    stderr.end();
+  const ended = new Promise<void>((resolve) => {
+    const end = () => {
+      stdout.end();
+      stderr.end();
+      resolve();
+    };
+    raw.on("end", end);
+    raw.on("close", end);
   });
   raw.on("error", () => undefined);
-  return () => raw.destroy();
+  return { ended, stop: () => raw.destroy() };
+}
+
+/** Follows a container's output from now on, until `stop()`: the deploy's view of a starting colour. */
+export async function followLogs(docker: Docker, id: string, onLine: OutputLine): Promise<() => void> {
+  const reading = await readLogs(docker, id, { follow: true }, onLine);
+  return reading.stop;
 }
 
 /** The last `lines` lines a container printed, for a failure report; none when the container is gone. */

@@ -17,12 +17,14 @@ import {
   startColour,
   stopContainer,
 } from "./containers.js";
-import { followLogs, tailLogs } from "./logs.js";
+import { followLogs, readLogs, tailLogs } from "./logs.js";
 import { condensePullProgress, pullImage, type RegistryAuth } from "./pull.js";
 import type {
   Instance,
   InstanceSummary,
   OutputLine,
+  OutputReading,
+  OutputRequest,
   RunOnceOutcome,
   RunOnceSpec,
   Runtime,
@@ -121,6 +123,10 @@ export class DockerRuntime implements Runtime {
 
   followOutput(id: string, onLine: OutputLine): Promise<() => void> {
     return followLogs(this.docker, id, onLine);
+  }
+
+  readOutput(idOrName: string, request: OutputRequest, onLine: OutputLine): Promise<OutputReading> {
+    return readLogs(this.docker, idOrName, request, onLine);
   }
 
   lastOutput(idOrName: string, lines: number, onLine: OutputLine): Promise<void> {
