@@ -161,6 +161,8 @@ const ServiceFields = z
     /** web: takes HTTP traffic through nginx (needs port and nginx); worker: no port, no proxy, no switch. */
     kind: z.enum(["web", "worker"]).default("web"),
     port: z.number().int().min(1).max(65535).optional(),
+    /** Containers per colour: traffic is spread over all of the live colour's (workers: that many run). */
+    replicas: z.number().int().min(1).max(32).default(1),
     /** A worker is ready once it has run this long without exiting (when its image has no HEALTHCHECK). */
     ready_after: duration.default(5000),
     /**

@@ -52,7 +52,8 @@ export async function beginRelease(
   });
   if (!releaseId) throw new GreenlightError("INTERNAL", "release record was not saved");
   // The live colour does not change while this release holds the lock.
-  const previous = live ? await ports.runtime.find(live.colour) : undefined;
+  const running = live ? await ports.runtime.find(live.colour) : [];
+  const previous = running.length > 0 ? running : undefined;
   return {
     ports,
     request,

@@ -41,7 +41,7 @@ export async function streamServiceLogs(
       const name = ports.runtime.nameOf(live.colour);
       const running = await ports.runtime.find(live.colour);
       if (read) {
-        if (!running) return `${name} (release ${live.release}) stopped`;
+        if (running.length === 0) return `${name} (release ${live.release}) stopped`;
         sink.note(
           read.release === live.release
             ? `${name} runs again: following it`
@@ -50,18 +50,28 @@ export async function streamServiceLogs(
       }
       const since = read ? Math.max(1, Math.ceil((Date.now() - read.at) / 1000)) : request.sinceS;
       const at = Date.now();
-      const reading = await ports.runtime.readOutput(
-        name,
-        {
-          follow: request.follow,
-          ...(read ? {} : tail !== undefined ? { tail } : {}),
-          ...(since !== undefined ? { sinceS: since } : {}),
-        },
-        (line, cut, stream) => output.line(line, cut, stream),
+      // A live colour that is not running (it crashed) still has its last words to read.
+      const sources = running.length > 0 ? running.map((instance) => instance.id) : [name];
+      const readings = await Promise.all(
+        sources.map((source, index) => {
+          // Replicas' lines interleave: each says which replica it came from.
+          const tag = sources.length > 1 ? Buffer.from(`[${index + 1}] `) : undefined;
+          return ports.runtime.readOutput(
+            source,
+            {
+              follow: request.follow,
+              ...(read ? {} : tail !== undefined ? { tail } : {}),
+              ...(since !== undefined ? { sinceS: since } : {}),
+            },
+            (line, cut, stream) => output.line(tag ? Buffer.concat([tag, line]) : line, cut, stream),
+          );
+        }),
       );
-      const stop = () => reading.stop();
+      const stop = () => readings.forEach((reading) => reading.stop());
       request.signal.addEventListener("abort", stop, { once: true });
-      await reading.ended.finally(() => request.signal.removeEventListener("abort", stop));
+      await Promise.all(readings.map((reading) => reading.ended)).finally(() =>
+        request.signal.removeEventListener("abort", stop),
+      );
       if (!request.follow) return "end of the log";
       if (request.signal.aborted) return "stopped by the client";
       read = { release: live.release, at };

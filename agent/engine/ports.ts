@@ -10,7 +10,7 @@ import type { StepLogger } from "./step-logger.js";
  * these; agent/compose.ts is the one place that picks adapters for a service.
  */
 
-/** One running instance of a colour. */
+/** One running instance of a colour (a colour has `replicas` of them). */
 export interface Instance {
   id: string;
   /** `ip:port` where it serves, on the service's network (a worker's: its ip). */
@@ -60,9 +60,10 @@ export interface Runtime {
   /** What the instances of a colour are called (logs, messages). */
   nameOf(colour: Colour): string;
   pull(image: string, onProgress: (line: string) => void): Promise<{ digest: string; pinned: string }>;
-  start(spec: { colour: Colour; release: string; deployId: string; image: string }): Promise<Instance>;
-  /** The running instance of a colour, if any. */
-  find(colour: Colour): Promise<Instance | undefined>;
+  /** Starts the colour's instances (the service's replicas); throws if one cannot start. */
+  start(spec: { colour: Colour; release: string; deployId: string; image: string }): Promise<Instance[]>;
+  /** The running instances of a colour; none when it does not run. */
+  find(colour: Colour): Promise<Instance[]>;
   list(): Promise<InstanceSummary[]>;
   exitState(id: string): Promise<{ running: boolean; exitCode: number | null }>;
   /** The image's own health check, as the runtime reports it; "none" when the image has none. */
@@ -125,8 +126,8 @@ export interface Proxy {
 export interface SwitchTarget {
   colour: Colour;
   release: string;
-  /** `ip:port` of the colour on its network. */
-  address: string;
+  /** `ip:port` of each of the colour's instances on its network; new requests are spread over them. */
+  addresses: string[];
   /** The network's gateway: the host's own address on the colour's network (NAT mode's stable address). */
   gateway: string;
 }
@@ -134,7 +135,7 @@ export interface SwitchTarget {
 export interface SwitchState {
   colour: Colour;
   release: string;
-  address: string;
+  addresses: string[];
 }
 
 export interface SwitchLogger {

@@ -4,6 +4,7 @@ import type { Colour } from "../../shared/events.js";
 
 type Live = { colour: Colour; release: string };
 import { drainConnections } from "./drain.js";
+import { addressesOf, openOn, pointsAt } from "./instances.js";
 import type { InstanceSummary, ServicePorts, TrafficSwitch } from "./ports.js";
 import type { StepLogger } from "./step-logger.js";
 
@@ -57,15 +58,18 @@ async function agreeWithSwitch(
   for (const candidate of candidates) {
     const running = instances.some((i) => i.colour === candidate.colour && i.running)
       ? await runtime.find(candidate.colour)
-      : undefined;
-    if (!running) continue;
+      : [];
+    if (running.length === 0) continue;
     const agrees = current?.colour === candidate.colour && current.release === candidate.release;
     const stateAgrees = live?.colour === candidate.colour && live.release === candidate.release;
-    if (!agrees || current?.address !== running.address || (traffic.mode === "reload" && !stateAgrees)) {
+    if (!agrees || !pointsAt(current, running) || (traffic.mode === "reload" && !stateAgrees)) {
       log.warn(
         `switch and state disagree after an interruption; sending new requests to ${candidate.colour}`,
       );
-      await traffic.switchTo({ ...candidate, address: running.address, gateway: running.gateway }, log);
+      await traffic.switchTo(
+        { ...candidate, addresses: addressesOf(running), gateway: running[0]?.gateway ?? "" },
+        log,
+      );
     }
     if (!stateAgrees) await store.update((s) => markLive(s, candidate));
     return candidate;
@@ -80,16 +84,18 @@ async function removeLeftover(
   log: StepLogger,
 ): Promise<void> {
   const { runtime, traffic, config } = ports;
-  const running = instance.running ? await runtime.find(instance.colour) : undefined;
-  if (running && traffic) {
+  const running = instance.running
+    ? (await runtime.find(instance.colour)).filter((found) => found.id === instance.id)
+    : [];
+  if (running.length > 0 && traffic) {
     await drainConnections(
-      () => runtime.openConnections(running),
+      () => openOn(running, (found) => runtime.openConnections(found)),
       config.drain,
       (open) => log.info(`${open} request(s) still in flight on leftover ${instance.name}`),
     );
   }
   await runtime.remove(instance.id, config.stop_grace);
-  if (running) await traffic?.retire(running.address);
+  for (const found of running) await traffic?.retire(found.address);
   log.info(`removed leftover ${instance.name}`);
 }
 

@@ -14,10 +14,13 @@ export interface ReleaseRun {
   colour: Colour;
   /** What served when the release began, and its running instance. */
   live?: { colour: Colour; release: string };
-  previous?: Instance;
+  /** The live colour's running instances; absent when none runs. */
+  previous?: Instance[];
   pulling: Promise<{ digest: string; pinned: string }>;
   pulled?: { digest: string; pinned: string };
-  fresh?: Instance;
+  /** The new colour's instances, once started. */
+  fresh?: Instance[];
+  /** Stops following the new instances' output. */
   stopOutput?: () => void;
   outputSeen?: boolean;
   hadUpstream?: boolean;

@@ -36,6 +36,8 @@ export class FakeWorld {
   releaseExit = 0;
   /** When set, readiness waits for it (or for a cancel): a release slow to become healthy. */
   healthGate: Promise<void> | undefined;
+  /** Instances per colour (the service's replicas). */
+  replicas = 1;
   /** Followed outputs by instance name: calling one ends it, as a stopping container does. */
   readonly readers = new Map<string, () => void>();
   /** Instances of this colour exit soon after they start: a worker that crashes. */
@@ -76,15 +78,15 @@ class FakeRuntime implements Runtime {
   async start(spec: { colour: Colour }) {
     this.world.call(`runtime.start ${spec.colour}`);
     for (const [id, i] of this.world.instances) if (i.colour === spec.colour) this.world.instances.delete(id);
-    const instance = this.world.newInstance(spec.colour);
-    // Created, then found exited: the container exists and must still be removed.
+    const instances = Array.from({ length: this.world.replicas }, () => this.world.newInstance(spec.colour));
+    // Created, then found exited: the containers exist and must still be removed.
     this.world.call(`runtime.exited ${spec.colour}`);
-    return instance;
+    return instances;
   }
   async find(colour: Colour) {
-    for (const [id, i] of this.world.instances)
-      if (i.colour === colour && i.running) return { id, address: i.address, gateway: "10.0.0.1" };
-    return undefined;
+    return [...this.world.instances]
+      .filter(([, i]) => i.colour === colour && i.running)
+      .map(([id, i]) => ({ id, address: i.address, gateway: "10.0.0.1" }));
   }
   async list(): Promise<InstanceSummary[]> {
     return [...this.world.instances].map(([id, i]) => ({ id, name: this.nameOf(i.colour), ...i }));
@@ -109,7 +111,9 @@ class FakeRuntime implements Runtime {
     onLine(Buffer.from("app: listening"), 0, "stdout");
     return () => undefined;
   }
-  async readOutput(name: string, request: OutputRequest, onLine: OutputLine): Promise<OutputReading> {
+  async readOutput(idOrName: string, request: OutputRequest, onLine: OutputLine): Promise<OutputReading> {
+    const instance = this.world.instances.get(idOrName);
+    const name = instance ? this.nameOf(instance.colour) : idOrName;
     this.world.call(`runtime.readOutput ${name}${request.tail !== undefined ? ` tail ${request.tail}` : ""}`);
     onLine(Buffer.from(`${name} says \u001b]0;hi\u0007hello`), 0, "stdout");
     if (!request.follow) return { ended: Promise.resolve(), stop: () => undefined };
@@ -155,7 +159,7 @@ class FakeSwitch implements TrafficSwitch {
   }
   async switchTo(target: SwitchTarget) {
     this.world.call(`switch.to ${target.colour}`);
-    this.world.current = { colour: target.colour, release: target.release, address: target.address };
+    this.world.current = { colour: target.colour, release: target.release, addresses: target.addresses };
     return { confirmMs: 1 };
   }
   async retire(address: string) {

@@ -18,15 +18,15 @@ import { ReleaseStore, type ReleaseRecord } from "../../agent/state/releases.js"
 import { fenceRule, parseDnatRule, parseFence, serviceChain } from "../../agent/switch/nat/iptables.js";
 import { isStalled, parseFlows } from "../../agent/switch/nat/conntrack.js";
 
-test("the upstream names one server, never marked down, and carries a marker reconcile can read", () => {
+test("the upstream names the live colour's servers, never marked down, and carries a marker reconcile can read", () => {
   const text = renderUpstream({
     service: "web",
     upstreamName: "greenlight_web",
     colour: "green",
     release: "7",
-    address: "172.17.0.3:8080",
+    addresses: ["172.17.0.3:8080", "172.17.0.4:8080"],
   });
-  assert.match(text, /server 172\.17\.0\.3:8080 max_fails=0;/);
+  assert.match(text, /server 172\.17\.0\.3:8080 max_fails=0;\n {4}server 172\.17\.0\.4:8080 max_fails=0;/);
   assert.doesNotMatch(text, /keepalive/);
   assert.deepEqual(readUpstreamMarker(text), { colour: "green", release: "7" });
 });

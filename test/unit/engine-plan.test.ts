@@ -381,3 +381,37 @@ test("logs: refused before anything is live; following, they carry on with the r
   const reads = service.world.calls.filter((c) => c.startsWith("runtime.readOutput"));
   assert.deepEqual(reads.slice(-2), ["runtime.readOutput web-blue tail 100", "runtime.readOutput web-green"]);
 });
+
+test("replicas: every one of the new colour must be ready; one that never is fails the deploy and all of it goes", async () => {
+  const service = await fakeService();
+  service.world.replicas = 3;
+  const engine = new Engine(service.config, service.compose);
+  assert.equal((await engine.deploy("web", V1)).status, "succeeded");
+  assert.deepEqual(service.world.running(), ["blue", "blue", "blue"]);
+  assert.equal(service.world.current?.addresses.length, 3, "the switch spreads over the three");
+  service.world.calls.length = 0;
+  service.world.failAt = "readiness.wait";
+  const failed = await engine.deploy("web", V2);
+  await engine.idle();
+  assert.equal(failed.status, "failed");
+  assert.equal(failed.error?.step, "health");
+  assert.equal(
+    service.world.calls.filter((c) => c === "runtime.remove green").length,
+    3,
+    service.world.calls.join(", "),
+  );
+  assert.deepEqual(service.world.running(), ["blue", "blue", "blue"]);
+  assert.equal(service.world.current?.colour, "blue");
+
+  service.world.failAt = undefined;
+  service.world.calls.length = 0;
+  assert.equal((await engine.deploy("web", V2)).status, "succeeded");
+  await engine.idle();
+  assert.equal(
+    service.world.calls.filter((c) => c === "runtime.stop blue").length,
+    3,
+    "every old replica stops",
+  );
+  assert.deepEqual(service.world.running(), ["green", "green", "green"]);
+  assert.equal(service.world.current?.addresses.length, 3);
+});

@@ -1,5 +1,6 @@
 import { formatDuration } from "../../../shared/duration.js";
 import { drainConnections } from "../drain.js";
+import { openOn } from "../instances.js";
 import type { PlanStep } from "../plan.js";
 import type { ReleaseRun } from "../release-run.js";
 
@@ -16,7 +17,7 @@ export const drain: PlanStep<ReleaseRun> = {
       `draining ${old}: waiting for its in-flight requests (deadline ${formatDuration(deadline)})`,
     );
     const outcome = await drainConnections(
-      () => run.ports.runtime.openConnections(previous),
+      () => openOn(previous, (instance) => run.ports.runtime.openConnections(instance)),
       deadline,
       (open) => run.log.info(`${open} request(s) still in flight on ${old}`),
     );

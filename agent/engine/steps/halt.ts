@@ -18,13 +18,13 @@ export const haltFirst: PlanStep<ReleaseRun> = {
       `overlap is off: stopping ${name} before the new release starts (${config.stop_signal}, grace ${formatDuration(config.stop_grace)})`,
     );
     run.halted = true;
-    await runtime.stop(previous.id);
+    await Promise.all(previous.map((instance) => runtime.stop(instance.id)));
     run.log.info(`stopped ${name}; it is removed once release ${run.releaseId} is live`);
   },
   async undo(run) {
     const { previous, live } = run;
     if (!previous || !live || !run.halted) return;
-    await run.ports.runtime.restart(previous.id);
+    for (const instance of previous) await run.ports.runtime.restart(instance.id);
     run.halted = false;
     run.log.warn(`started ${run.ports.runtime.nameOf(live.colour)} (release ${live.release}) again`);
   },

@@ -1,4 +1,5 @@
 import { asGreenlightError } from "../../../shared/errors.js";
+import { addressesOf } from "../instances.js";
 import type { PlanStep } from "../plan.js";
 import type { ReleaseRun } from "../release-run.js";
 
@@ -8,7 +9,10 @@ export const start: PlanStep<ReleaseRun> = {
   async run(run) {
     const { runtime } = run.ports;
     const name = runtime.nameOf(run.colour);
-    run.log.info(`starting ${name} (release ${run.releaseId})`);
+    const replicas = run.ports.config.replicas;
+    run.log.info(
+      `starting ${name}${replicas > 1 ? ` (${replicas} replicas)` : ""} (release ${run.releaseId})`,
+    );
     const fresh = await runtime.start({
       colour: run.colour,
       release: run.releaseId,
@@ -16,22 +20,28 @@ export const start: PlanStep<ReleaseRun> = {
       image: run.pulled?.pinned ?? run.request.image,
     });
     run.fresh = fresh;
-    run.log.info(`started ${name} at ${fresh.address}`, {
-      container: fresh.id.slice(0, 12),
-      address: fresh.address,
+    const addresses = addressesOf(fresh);
+    run.log.info(`started ${name} at ${addresses.join(", ")}`, {
+      container: fresh.map((instance) => instance.id.slice(0, 12)).join(","),
+      address: addresses.join(","),
     });
     // The switch's groundwork runs while the new colour gets ready; a failure there surfaces at the switch.
     const target = {
       colour: run.colour,
       release: run.releaseId,
-      address: fresh.address,
-      gateway: fresh.gateway,
+      addresses,
+      gateway: fresh[0]?.gateway ?? "",
     };
     run.ports.traffic?.prepare?.(target, run.log).catch(() => undefined);
-    run.stopOutput = await runtime.followOutput(fresh.id, (line, cut, stream) => {
-      run.outputSeen = true;
-      run.output.line(line, cut, stream);
-    });
+    const stops = await Promise.all(
+      fresh.map((instance) =>
+        runtime.followOutput(instance.id, (line, cut, stream) => {
+          run.outputSeen = true;
+          run.output.line(line, cut, stream);
+        }),
+      ),
+    );
+    run.stopOutput = () => stops.forEach((stop) => stop());
   },
   async undo(run) {
     const { runtime } = run.ports;
@@ -43,10 +53,16 @@ export const start: PlanStep<ReleaseRun> = {
         .lastOutput(name, 30, (line, cut, stream) => run.output.line(line, cut, stream))
         .catch(() => undefined);
     }
-    const removed = await runtime.remove(name).catch((e: unknown) => {
-      run.log.warn(`could not remove the failed container: ${asGreenlightError(e).message}`);
-      return false;
-    });
-    if (removed) run.log.info("removed the new container; the previous release keeps serving");
+    // Every instance of the new colour, also those a replica's failure left before `fresh` was known.
+    const started = (await runtime.list().catch(() => [])).filter((i) => i.colour === run.colour);
+    let removed = 0;
+    for (const instance of started) {
+      const gone = await runtime.remove(instance.id).catch((e: unknown) => {
+        run.log.warn(`could not remove ${instance.name}: ${asGreenlightError(e).message}`);
+        return false;
+      });
+      if (gone) removed += 1;
+    }
+    if (removed > 0) run.log.info("removed the new container(s); the previous release keeps serving");
   },
 };

@@ -13,14 +13,17 @@ export const stop: PlanStep<ReleaseRun> = {
     const { runtime, traffic, config } = run.ports;
     const name = runtime.nameOf(live.colour);
     if (run.halted) {
-      await runtime.remove(previous.id, 0);
+      for (const instance of previous) await runtime.remove(instance.id, 0);
       run.log.info(`removed ${name}, stopped before the new release started`);
       return;
     }
     run.log.info(`stopping ${name} (${config.stop_signal}, grace ${formatDuration(config.stop_grace)})`);
-    await runtime.stop(previous.id);
+    // All at once: each takes up to the grace, and none of them takes new requests any more.
+    await Promise.all(previous.map((instance) => runtime.stop(instance.id)));
     // A stopped container has left the network: its address can be retired while it is removed.
-    await Promise.all([runtime.remove(previous.id, 0), traffic?.retire(previous.address)]);
+    await Promise.all(
+      previous.flatMap((instance) => [runtime.remove(instance.id, 0), traffic?.retire(instance.address)]),
+    );
     run.log.info(`stopped and removed ${name}`);
   },
 };

@@ -1,4 +1,5 @@
 import { drainConnections } from "../drain.js";
+import { addressesOf, openOn } from "../instances.js";
 import type { PlanStep } from "../plan.js";
 import type { ReleaseRun } from "../release-run.js";
 
@@ -20,8 +21,8 @@ export const switchTraffic: PlanStep<ReleaseRun> = {
     const target = {
       colour: run.colour,
       release: run.releaseId,
-      address: fresh.address,
-      gateway: fresh.gateway,
+      addresses: addressesOf(fresh),
+      gateway: fresh[0]?.gateway ?? "",
     };
     const { confirmMs } = await traffic.switchTo(target, run.log);
     run.log.info(
@@ -34,16 +35,21 @@ export const switchTraffic: PlanStep<ReleaseRun> = {
     const { traffic, runtime } = run.ports;
     if (!traffic) return;
     run.log.warn(`switching back to ${live.colour} (release ${live.release}), which still runs`);
-    await traffic.switchTo({ ...live, address: previous.address, gateway: previous.gateway }, run.log);
+    await traffic.switchTo(
+      { ...live, addresses: addressesOf(previous), gateway: previous[0]?.gateway ?? "" },
+      run.log,
+    );
     // The new colour served for a moment: its requests finish before it goes.
     run.stopOutput?.();
     await drainConnections(
-      () => runtime.openConnections(fresh),
+      () => openOn(fresh, (instance) => runtime.openConnections(instance)),
       run.ports.config.drain,
       () => undefined,
     );
-    await runtime.remove(fresh.id, run.ports.config.stop_grace);
-    await traffic.retire(fresh.address);
+    for (const instance of fresh) {
+      await runtime.remove(instance.id, run.ports.config.stop_grace);
+      await traffic.retire(instance.address);
+    }
     run.log.info(`release ${live.release} serves again; removed ${runtime.nameOf(run.colour)}`);
   },
 };

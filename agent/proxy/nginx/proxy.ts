@@ -98,7 +98,7 @@ export class NginxProxy implements Proxy {
     const text = await readFile(this.upstreamFile, "utf8").catch(() => undefined);
     if (text === undefined) return undefined;
     const marker = readUpstreamMarker(text);
-    const address = /^\s*server\s+(\S+?)[\s;]/m.exec(text)?.[1];
-    return marker && address ? { ...marker, address } : undefined;
+    const addresses = [...text.matchAll(/^\s*server\s+(\S+?)[\s;]/gm)].map((match) => match[1] ?? "");
+    return marker && addresses.length > 0 ? { ...marker, addresses } : undefined;
   }
 }

@@ -5,22 +5,23 @@ export interface UpstreamTarget {
   upstreamName: string;
   colour: Colour;
   release: string;
-  address: string;
+  /** The live colour's instances; nginx spreads requests over them. */
+  addresses: string[];
 }
 
 const MARKER = /^# greenlight: service=(\S+) colour=(blue|green) release=(\S+)$/m;
 
 /**
- * One server, no `keepalive`: nginx opens a connection per request, so after a switch every new request takes
- * the new colour while in-flight ones finish on the old. A single server is never marked down by passive
- * health checks (max_fails=0 says so explicitly), unlike the two-port method that lists both colours.
+ * The live colour's servers (one per replica), no `keepalive`: nginx opens a connection per request, so after a
+ * switch every new request takes the new colour while in-flight ones finish on the old. No server is marked
+ * down by passive health checks (max_fails=0): only the live colour is listed, so there is no other to prefer.
  */
 export function renderUpstream(target: UpstreamTarget): string {
   return [
     `# greenlight: service=${target.service} colour=${target.colour} release=${target.release}`,
     "# Managed by greenlight-agent; rewritten on every deploy.",
     `upstream ${target.upstreamName} {`,
-    `    server ${target.address} max_fails=0;`,
+    ...target.addresses.map((address) => `    server ${address} max_fails=0;`),
     "}",
     "",
   ].join("\n");

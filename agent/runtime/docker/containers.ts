@@ -11,6 +11,8 @@ export const LABEL = {
   colour: "greenlight.colour",
   release: "greenlight.release",
   deploy: "greenlight.deploy",
+  /** Which replica of its colour a container is (1 when the label is absent: made before replicas). */
+  replica: "greenlight.replica",
   /** Set on a one-off container (the release command), absent on a colour. */
   role: "greenlight.role",
 } as const;
@@ -18,6 +20,8 @@ export const LABEL = {
 export interface ColourSpec {
   service: string;
   colour: Colour;
+  /** Which of the colour's replicas, from 1; the first keeps the plain `<service>-<colour>` name. */
+  replica?: number;
   release: string;
   deployId: string;
   image: string;
@@ -56,8 +60,8 @@ export interface RunningColour {
   pid: number;
 }
 
-export function containerName(service: string, colour: Colour): string {
-  return `${service}-${colour}`;
+export function containerName(service: string, colour: Colour, replica = 1): string {
+  return replica > 1 ? `${service}-${colour}-${replica}` : `${service}-${colour}`;
 }
 
 export async function listColours(docker: Docker, service: string): Promise<ColourContainer[]> {
@@ -123,7 +127,7 @@ export async function healthStatus(
 
 /** Creates and starts the idle colour. Only options from the agent's config reach Docker, never the request's. */
 export async function startColour(docker: Docker, spec: ColourSpec): Promise<RunningColour> {
-  const name = containerName(spec.service, spec.colour);
+  const name = containerName(spec.service, spec.colour, spec.replica);
   await removeContainer(docker, name, 0);
   let container: Docker.Container;
   try {
@@ -142,6 +146,7 @@ export async function startColour(docker: Docker, spec: ColourSpec): Promise<Run
         [LABEL.colour]: spec.colour,
         [LABEL.release]: spec.release,
         [LABEL.deploy]: spec.deployId,
+        [LABEL.replica]: String(spec.replica ?? 1),
       },
       StopSignal: spec.stopSignal,
       StopTimeout: Math.ceil(spec.stopGraceMs / 1000),

@@ -62,12 +62,30 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  async start(spec: { colour: Colour; release: string; deployId: string; image: string }): Promise<Instance> {
+  async start(spec: {
+    colour: Colour;
+    release: string;
+    deployId: string;
+    image: string;
+  }): Promise<Instance[]> {
+    const env = await serviceEnv(this.config);
+    // One by one: a replica that cannot start stops the rest from starting (the step's undo removes them all).
+    const started: Instance[] = [];
+    for (let replica = 1; replica <= this.config.replicas; replica += 1) {
+      started.push(await this.startReplica({ ...spec, replica }, env));
+    }
+    return started;
+  }
+
+  private async startReplica(
+    spec: { colour: Colour; release: string; deployId: string; image: string; replica: number },
+    env: Record<string, string>,
+  ): Promise<Instance> {
     const running = await startColour(this.docker, {
       service: this.unit,
       ...spec,
       ...(this.port ? { port: this.port } : {}),
-      env: await serviceEnv(this.config),
+      env,
       volumes: this.config.volumes,
       network: this.config.network,
       memory: this.config.memory,
@@ -85,9 +103,13 @@ export class DockerRuntime implements Runtime {
     return this.instance(running);
   }
 
-  async find(colour: Colour): Promise<Instance | undefined> {
-    const running = await inspectRunning(this.docker, containerName(this.unit, colour), this.config.network);
-    return running ? this.instance(running) : undefined;
+  async find(colour: Colour): Promise<Instance[]> {
+    const listed = (await this.list()).filter((c) => c.colour === colour && c.running);
+    listed.sort((a, b) => a.name.localeCompare(b.name));
+    const found = await Promise.all(
+      listed.map((c) => inspectRunning(this.docker, c.id, this.config.network)),
+    );
+    return found.filter((running) => running !== undefined).map((running) => this.instance(running));
   }
 
   list(): Promise<InstanceSummary[]> {

@@ -72,15 +72,47 @@ export interface DnatRule {
   comment: string;
 }
 
-/** Reads the DNAT rule of a service chain from `iptables -S` output. */
-export function parseDnatRule(listing: string): DnatRule | undefined {
+/** Reads the DNAT rules of a service chain from `iptables -S` output, in order (one per replica). */
+export function parseDnatRules(listing: string): DnatRule[] {
+  const rules: DnatRule[] = [];
   for (const line of listing.split("\n")) {
     const destination = /--to-destination (\S+)/.exec(line)?.[1];
     if (!destination) continue;
     const comment = /--comment "?([^"\s]+)"?/.exec(line)?.[1] ?? "";
-    return { destination, comment };
+    rules.push({ destination, comment });
   }
-  return undefined;
+  return rules;
+}
+
+/** The first DNAT rule of a chain: what names the service and colour. */
+export function parseDnatRule(listing: string): DnatRule | undefined {
+  return parseDnatRules(listing)[0];
+}
+
+/**
+ * The chain's rules for a colour of `addresses.length` replicas: each new connection goes to one of them with
+ * equal chance (rule k takes 1/(n-k) of what reaches it; the last takes the rest), as nginx's round robin
+ * would. One replica is one unconditional rule, as before replicas existed.
+ */
+export function dnatRules(comment: string, addresses: string[]): string[][] {
+  return addresses.map((address, index) => {
+    const left = addresses.length - index;
+    const share =
+      left > 1 ? ["-m", "statistic", "--mode", "random", "--probability", (1 / left).toFixed(8)] : [];
+    return [
+      "-p",
+      "tcp",
+      ...share,
+      "-m",
+      "comment",
+      "--comment",
+      comment,
+      "-j",
+      "DNAT",
+      "--to-destination",
+      address,
+    ];
+  });
 }
 
 /**

@@ -8,7 +8,9 @@ import {
   iptables,
   iptablesOrThrow,
   iptablesTransaction,
+  dnatRules,
   parseDnatRule,
+  parseDnatRules,
   parseFence,
   ruleArguments,
   serviceChain,
@@ -39,7 +41,7 @@ export class NatSwitch implements TrafficSwitch {
 
   /** What `prepare` did for the next switch, and the chain as it read it. */
   private prepared:
-    { address: string; stable: string; read: Promise<{ listing: string; fences: Fence[] }> } | undefined;
+    { addresses: string; stable: string; read: Promise<{ listing: string; fences: Fence[] }> } | undefined;
 
   constructor(
     private readonly proxy: Proxy,
@@ -56,10 +58,14 @@ export class NatSwitch implements TrafficSwitch {
   async current(): Promise<SwitchState | undefined> {
     const listing = await iptables(this.options.iptables, ["-S", this.chain]);
     if (listing.code !== 0) return undefined;
-    const rule = parseDnatRule(listing.output);
-    const match = /^greenlight:[^:]+:(blue|green):(\S+)$/.exec(rule?.comment ?? "");
-    if (!rule || !match?.[1] || !match[2]) return undefined;
-    return { colour: match[1] as Colour, release: match[2], address: rule.destination };
+    const rules = parseDnatRules(listing.output);
+    const match = /^greenlight:[^:]+:(blue|green):(\S+)$/.exec(rules[0]?.comment ?? "");
+    if (rules.length === 0 || !match?.[1] || !match[2]) return undefined;
+    return {
+      colour: match[1] as Colour,
+      release: match[2],
+      addresses: rules.map((rule) => rule.destination),
+    };
   }
 
   /**
@@ -80,14 +86,14 @@ export class NatSwitch implements TrafficSwitch {
       }
       return { listing, fences };
     })();
-    this.prepared = { address: target.address, stable, read: prepared };
+    this.prepared = { addresses: target.addresses.join(","), stable, read: prepared };
     await prepared;
   }
 
   async switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
     const stable = `${target.gateway}:${this.options.port}`;
     let ready = this.prepared;
-    if (ready?.address !== target.address || ready.stable !== stable) {
+    if (ready?.addresses !== target.addresses.join(",") || ready.stable !== stable) {
       await this.prepare(target, log);
       ready = this.prepared;
     }
@@ -98,42 +104,41 @@ export class NatSwitch implements TrafficSwitch {
         fences: listed,
       })));
     // A fence on the target (a switch back, or a new colour given a fenced address) would refuse its connections.
-    await this.removeFences(fences.filter((fence) => fence.address === target.address));
-    const rule = [
-      "-p",
-      "tcp",
-      "-m",
-      "comment",
-      "--comment",
+    await this.removeFences(fences.filter((fence) => target.addresses.includes(fence.address)));
+    const rules = dnatRules(
       `greenlight:${this.options.unit}:${target.colour}:${target.release}`,
-      "-j",
-      "DNAT",
-      "--to-destination",
-      target.address,
-    ];
-    const existing = parseDnatRule(listing);
+      target.addresses,
+    );
+    const existing = parseDnatRules(listing).map((rule) => rule.destination);
     // From the switch on no new connection belongs to the old colour. One that conntrack still binds to it (a
     // source port reused from one of its finished flows) is reset at once, and nginx retries it on a fresh
     // connection, instead of reaching a colour that the drain may already have found empty, or an address that
-    // is gone. The rule and its fence go in as one transaction: no moment has one without the other.
-    const fence =
-      existing && existing.destination !== target.address
-        ? fenceRule(this.options.unit, existing.destination, stable)
-        : undefined;
+    // is gone. The rules and their fences go in as one transaction: no moment has one without the other.
+    const fenced = existing.filter((address) => !target.addresses.includes(address));
+    const replace =
+      existing.length === 1 && rules.length === 1
+        ? [{ table: "nat" as const, args: ["-R", this.chain, "1", ...(rules[0] ?? [])] }]
+        : [
+            ...(existing.length > 0 ? [{ table: "nat" as const, args: ["-F", this.chain] }] : []),
+            ...rules.map((rule) => ({ table: "nat" as const, args: ["-A", this.chain, ...rule] })),
+          ];
     const switchStarted = Date.now();
     await iptablesTransaction(this.options.iptables, [
-      { table: "nat", args: existing ? ["-R", this.chain, "1", ...rule] : ["-A", this.chain, ...rule] },
-      ...(fence ? [{ table: "filter" as const, args: ["-I", "OUTPUT", "1", ...fence] }] : []),
+      ...replace,
+      ...fenced.map((address) => ({
+        table: "filter" as const,
+        args: ["-I", "OUTPUT", "1", ...fenceRule(this.options.unit, address, stable)],
+      })),
     ]);
-    const after = await this.current();
-    if (after?.address !== target.address) {
+    const after = (await this.current())?.addresses.join(",") ?? "none";
+    if (after !== target.addresses.join(",")) {
       throw new GreenlightError(
         "SWITCH_FAILED",
-        `the NAT rule for ${this.options.unit} did not take (reads ${after?.address ?? "none"})`,
+        `the NAT rules for ${this.options.unit} did not take (they read ${after})`,
       );
     }
     const confirmMs = Date.now() - switchStarted;
-    log.debug(`NAT ${stable} → ${target.address} (${target.colour})`);
+    log.debug(`NAT ${stable} → ${target.addresses.join(", ")} (${target.colour})`);
     // The proxy itself changes only when the stable address does: the first deploy, or a new network.
     try {
       if (await this.proxy.routeToStable(stable, log))
@@ -215,13 +220,11 @@ export class NatSwitch implements TrafficSwitch {
   }
 
   private async restoreRule(previousListing: string): Promise<void> {
-    const previous = previousListing.split("\n").find((line) => line.includes("--to-destination"));
-    if (previous) {
-      const [chain, ...rule] = ruleArguments(previous);
-      await iptablesOrThrow(this.options.iptables, ["-R", chain ?? this.chain, "1", ...rule]);
-    } else {
-      await iptables(this.options.iptables, ["-F", this.chain]);
-    }
+    const previous = previousListing.split("\n").filter((line) => line.includes("--to-destination"));
+    await iptablesTransaction(this.options.iptables, [
+      { table: "nat", args: ["-F", this.chain] },
+      ...previous.map((line) => ({ table: "nat" as const, args: ["-A", ...ruleArguments(line)] })),
+    ]);
   }
 
   /**

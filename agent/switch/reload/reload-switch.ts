@@ -15,7 +15,7 @@ export class ReloadSwitch implements TrafficSwitch {
 
   switchTo(target: SwitchTarget, log: SwitchLogger): Promise<{ confirmMs: number }> {
     return this.proxy.routeTo(
-      { colour: target.colour, release: target.release, address: target.address },
+      { colour: target.colour, release: target.release, addresses: target.addresses },
       log,
     );
   }
