@@ -1,7 +1,9 @@
-// The main job, for real: a local agent with Docker, nginx and a registry; v1 then v2 of the test app deployed
-// through `greenlight deploy` over the WebSocket while wrk runs, logs streamed, each deploy running its release
-// command (a migration recorded in a volume) first; then a slow v3 cancelled with Ctrl-C, which the agent
-// undoes while v2 keeps serving. The last line counts failures.
+// The main job, for real: a local agent with Docker, nginx and a registry, and an app `shop` of two services
+// from one image: a worker `jobs` and a web service `web` with two replicas behind nginx. v1 then v2 of the app
+// are deployed through `greenlight deploy` over the WebSocket while wrk runs, logs streamed, each deploy running
+// the app's release command (a migration recorded in a volume) once, then the worker, then the web. The
+// worker's own output is read back with `greenlight logs`. Then a slow v3 is cancelled with Ctrl-C: the agent
+// undoes it, and the worker that already went live goes back to v2. The last line counts failures.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -49,25 +51,50 @@ const [v1, v2, v3] = await Promise.all([
 const data = await mkdtemp(join(tmpdir(), "greenlight-demo-data-"));
 const site = await Site.start({
   registry: registry.host,
+  service: "web",
   health: { interval: "250ms" },
-  extra: {
-    volumes: [`${data}:/data`],
-    release_command: [
-      "/bin/sh",
-      "-c",
-      'echo "migrating the schema to $APP_VERSION"; echo "$APP_VERSION" >> /data/migrations',
-    ],
-  },
+  extra: { volumes: [`${data}:/data`], replicas: 2 },
 });
 const keys = await makeKeys(site.dir, "ci");
-const agent = await startDaemon(site, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }]);
+const services = site.config.services as Record<string, Record<string, unknown>>;
+const agent = await startDaemon(site, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }], {
+  services: {
+    ...services,
+    jobs: {
+      image: services.web?.image,
+      kind: "worker",
+      container_name: `${site.unit}-jobs`,
+      // The same image as the web service, another command: a queue consumer that says what it does.
+      command: [
+        "sh",
+        "-c",
+        'while true; do echo "jobs $APP_VERSION: took a job from the queue"; sleep 1; done',
+      ],
+      ready_after: "2s",
+      // Docker's init as PID 1 passes the stop signal on: the shell loop stops at once, not after its grace.
+      init: true,
+      stop_grace: "5s",
+    },
+  },
+  apps: {
+    shop: {
+      services: ["jobs", "web"],
+      release_service: "web",
+      release_command: [
+        "/bin/sh",
+        "-c",
+        'echo "migrating the schema to $APP_VERSION"; echo "$APP_VERSION" >> /data/migrations',
+      ],
+    },
+  },
+});
 say(
-  `agent ${agent.target} (requests are signed only for that id), nginx ${site.nginx.url}, service ${site.service}`,
+  `agent ${agent.target} (requests are signed only for that id), nginx ${site.nginx.url}, app shop = jobs (worker) + web (2 replicas)`,
 );
 const env = {
   GREENLIGHT_AGENT: agent.target,
   GREENLIGHT_KEY: keys.privatePem,
-  GREENLIGHT_SERVICE: site.service,
+  GREENLIGHT_SERVICE: "shop",
 };
 
 let failed = 1;
@@ -85,14 +112,20 @@ try {
   const report = await load.stop();
   say(`load report\n${describeLoad(report)}`);
   say(`now serving ${await site.servedVersion()}`);
-  say(
-    `migrations recorded by the release command: ${(await readFile(join(data, "migrations"), "utf8")).trim().split("\n").join(", ")}`,
-  );
+  const migrations = (await readFile(join(data, "migrations"), "utf8")).trim().split("\n");
+  say(`migrations recorded by the release command, once per deploy: ${migrations.join(", ")}`);
+  say("greenlight logs --service jobs --lines 3: the worker's own output, through the same signed channel");
+  const logs = await greenlight(["logs", "--service", "jobs", "--lines", "3"], env);
   say(`greenlight deploy ${v3} (slow to start), then Ctrl-C: the agent cancels and undoes it`);
-  const cancelled = await greenlight(["deploy", "--image", v3], env, /health\s+waiting for/);
+  const cancelled = await greenlight(["deploy", "--image", v3], env, /health\s+web: waiting for http/);
   const after = await site.servedVersion();
   say(`the cancelled deploy exited ${cancelled}; still serving ${after}`);
-  failed = report.failed + (code === 0 ? 0 : 1) + (cancelled === 1 && after === "v2" ? 0 : 1);
+  failed =
+    report.failed +
+    (code === 0 ? 0 : 1) +
+    (logs === 0 ? 0 : 1) +
+    (migrations.join(",") === "v1,v2" ? 0 : 1) +
+    (cancelled === 1 && after === "v2" ? 0 : 1);
   process.stdout.write(`\nrequests served: ${report.requests}, failed: ${report.failed}\n`);
 } finally {
   await agent.stop();

@@ -82,5 +82,18 @@ export const DeployResult = z.object({
   ),
   durations: Durations,
   error: z.optional(ErrorBody),
+  /** An app's deploy: how each of its services ended, in the order they were deployed. */
+  services: z.optional(
+    z
+      .array(
+        z.object({
+          service: z.string().check(z.maxLength(128)),
+          /** rolled_back: it went live, then went back to its previous release because a later service failed. */
+          status: z.enum(["succeeded", "failed", "rolled_back", "not_started"]),
+          release: z.optional(z.string().check(z.regex(RELEASE_ID))),
+        }),
+      )
+      .check(z.maxLength(64)),
+  ),
 });
 export type DeployResult = z.infer<typeof DeployResult>;

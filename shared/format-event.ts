@@ -12,9 +12,18 @@ export function formatEvent(event: DeployEvent, startedAt: number): string {
 
 export function formatResult(result: DeployResult): string {
   const took = formatDuration(result.durations.total);
+  const each = result.services
+    ?.map((s) => `${s.service} ${s.status.replace("_", " ")}${s.release ? ` (release ${s.release})` : ""}`)
+    .join(", ");
   if (result.status === "succeeded") {
+    if (each) return `✔ ${result.service}: ${each}; ${result.digest ?? "no digest"} in ${took}`;
     return `✔ ${result.service}: release ${result.release ?? "?"} is live (${result.digest ?? "no digest"}) in ${took}`;
   }
+  if (each) return `${formatFailure(result)} (${each})`;
+  return formatFailure(result);
+}
+
+function formatFailure(result: DeployResult): string {
   const where = result.error?.step ? ` at ${result.error.step}` : "";
   // Rolled back: the new release took traffic before it failed, and the previous one serves again.
   const what = result.status === "rolled_back" ? "rolled back" : result.status;

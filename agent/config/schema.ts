@@ -287,6 +287,21 @@ const ServiceConfig = ServiceFields.transform((service, ctx): WebService | Worke
   return { ...common, kind, port, nginx, switch: { ...switching, mode } };
 });
 
+/**
+ * Several services of one app, deployed by one request from one image: the release command once, then each
+ * service in the listed order; a failure puts the ones already deployed back on their previous release.
+ */
+const AppConfig = z
+  .object({
+    services: z.array(z.string()).min(1),
+    release_command: command.optional(),
+    /** Whose env, volumes, network and user the release command runs with; the first service by default. */
+    release_service: z.string().optional(),
+    release_timeout: duration.default(600_000),
+  })
+  .strict();
+export type AppConfig = z.infer<typeof AppConfig>;
+
 const RegistryAuth = z
   .object({
     username: z.string(),
@@ -439,9 +454,11 @@ export const AgentConfigSchema = z
       .strict()
       .default({ keys: [], oidc: [] }),
     services: z.record(z.string(), ServiceConfig),
+    apps: z.record(z.string(), AppConfig).default({}),
   })
   .strict()
   .superRefine((config, ctx) => {
+    for (const [name, app] of Object.entries(config.apps)) checkApp(name, app, config.services, ctx);
     for (const name of Object.keys(config.services)) {
       if (!SERVICE_NAME.test(name)) {
         ctx.addIssue({
@@ -467,6 +484,40 @@ export const AgentConfigSchema = z
     }
   });
 
+function checkApp(
+  name: string,
+  app: AppConfig,
+  services: Record<string, ServiceConfig>,
+  ctx: z.RefinementCtx,
+): void {
+  const problem = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: "custom", path: ["apps", name, ...path], message });
+  if (!SERVICE_NAME.test(name)) problem([], `"${name}" is not an app name: use a-z, 0-9, _ and -`);
+  if (Object.hasOwn(services, name))
+    problem([], `"${name}" is also a service: an app needs a name of its own`);
+  const known = app.services.filter((service, index) => {
+    if (Object.hasOwn(services, service)) return true;
+    problem(["services", index], `no service named "${service}"`);
+    return false;
+  });
+  if (new Set(app.services).size !== app.services.length) problem(["services"], "a service is listed twice");
+  const images = new Set(known.map((service) => services[service]?.image));
+  if (images.size > 1)
+    problem(
+      ["services"],
+      `its services run different images (${[...images].join(", ")}); an app is one image`,
+    );
+  if (app.release_service !== undefined && !known.includes(app.release_service))
+    problem(["release_service"], `"${app.release_service}" is not one of the app's services`);
+  for (const service of known) {
+    if (app.release_command && services[service]?.release_command)
+      problem(
+        ["services"],
+        `${service} has a release_command of its own: the app's runs once for all of them`,
+      );
+  }
+}
+
 /** NAT mode's stable port: as configured, else derived from the service name in 17000–17999. */
 export function stablePort(service: string, configured: number | undefined): number {
   if (configured) return configured;
@@ -478,6 +529,11 @@ export function stablePort(service: string, configured: number | undefined): num
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type ServiceConfig = WebService | WorkerService;
 export type NginxConfig = z.infer<typeof NginxConfig>;
+
+/** A configured app by name; own keys only. */
+export function findApp(config: AgentConfig, name: string): AppConfig | undefined {
+  return isServiceName(name) && Object.hasOwn(config.apps, name) ? config.apps[name] : undefined;
+}
 
 /** A configured service by name; own keys only (a service named `constructor` is not Object's). */
 export function findService(config: AgentConfig, name: string): ServiceConfig | undefined {

@@ -4,9 +4,15 @@ import type { DeployEvent, DeployResult } from "../../shared/events.js";
 import type { AgentConfig } from "../config/schema.js";
 import { DeployLog, readDeployLog } from "../state/event-log.js";
 import { notifyAll, type DeployInfo, type DeployObserver, type DeployOptions } from "./deploy-watch.js";
-import type { ServicePorts } from "./ports.js";
-import { runReleasePlan } from "./release.js";
-import { newDeployId } from "./request.js";
+import type { ReleaseOptions } from "./release.js";
+import { newDeployId, type ReleaseRequest } from "./request.js";
+import type { EventSink } from "./step-logger.js";
+
+/** What a deploy request names: a service, or an app of several; both release the same way. */
+export interface Deployable {
+  name: string;
+  release(request: ReleaseRequest, sink: EventSink, options: ReleaseOptions): Promise<DeployResult>;
+}
 
 /**
  * The deploys an agent is running: each with its log (streamed, kept on disk, ending with exactly one result),
@@ -60,9 +66,12 @@ export class Deploys {
     while (this.work.size > 0) await Promise.all([...this.work]);
   }
 
-  /** Opens the deploy's log and runs its release plan; `done` resolves with the result as soon as it is known. */
+  /**
+   * Opens the deploy's log and runs it (one service's release plan, or an app's); `done` resolves with the
+   * result as soon as it is known.
+   */
   async launch(
-    ctx: ServicePorts,
+    ctx: Deployable,
     kind: "deploy" | "rollback",
     image: string,
     options: DeployOptions,
@@ -89,15 +98,11 @@ export class Deploys {
       log.report(result);
       notifyAll(this.observers, (o) => o.finished?.(info, result));
     };
-    const whole = runReleasePlan(
-      ctx,
-      { deployId, kind, image, by: info.by, signal },
-      (event) => log.append(event),
-      {
+    const whole = ctx
+      .release({ deployId, kind, image, by: info.by, signal }, (event) => log.append(event), {
         stateDir: config.state_dir,
         report: announce,
-      },
-    )
+      })
       .catch((error: unknown): DeployResult => {
         const failure = asGreenlightError(error);
         log.append({ step: "queue", level: "error", source: "agent", message: failure.message });

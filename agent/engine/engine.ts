@@ -11,6 +11,8 @@ import { removeService } from "./remove.js";
 import { assertImageAllowed } from "./request.js";
 import { rollbackTarget } from "./rollback.js";
 import { streamServiceLogs, type LogsRequest } from "./logs.js";
+import { findApp } from "../config/schema.js";
+import { appRelease, serviceRelease } from "./deployable.js";
 import type { OutputSink } from "./container-output.js";
 import { StepLogger, type EventSink } from "./step-logger.js";
 export type { DeployInfo, DeployObserver, DeployOptions } from "./deploy-watch.js";
@@ -67,9 +69,16 @@ export class Engine {
     image: string,
     options: DeployOptions = {},
   ): Promise<{ log: DeployLog; done: Promise<DeployResult> }> {
+    const app = findApp(this.config, serviceName);
+    if (app) {
+      const ports = app.services.map((name) => this.service(name));
+      // Every service's policy holds before anything starts.
+      for (const ctx of ports) assertImageAllowed(ctx, image);
+      return this.deploys.launch(appRelease(serviceName, app, ports), "deploy", image, options);
+    }
     const ctx = this.service(serviceName);
     assertImageAllowed(ctx, image);
-    return this.deploys.launch(ctx, "deploy", image, options);
+    return this.deploys.launch(serviceRelease(ctx), "deploy", image, options);
   }
 
   async startRollback(
@@ -80,7 +89,7 @@ export class Engine {
     const ctx = this.service(serviceName);
     const target = rollbackTarget(await ctx.store.read(), ctx.config.image, to);
     return this.deploys.launch(
-      ctx,
+      serviceRelease(ctx),
       "rollback",
       target.image,
       options,

@@ -44,6 +44,8 @@ export interface ReleaseOptions {
   stateDir: string;
   /** Told the result as soon as it is known, before the steps after it run. */
   report?: (result: DeployResult) => void;
+  /** The caller holds the service's lock already (an app's deploy holds all of its services'). */
+  locked?: boolean;
 }
 
 /** Steps that move traffic: a failure once one of them has completed is a roll back, not only a failure. */
@@ -66,11 +68,13 @@ export async function runReleasePlan(
   assertImageAllowed(ports, request.image);
   log.at("queue").info(`${request.kind} ${request.image} to ${ports.name} (${request.deployId})`);
   const queued = Date.now();
-  const lock = await acquireServiceLock(options.stateDir, ports.name, request.deployId, {
-    timeoutMs: ports.config.lock_timeout,
-    signal: request.signal,
-    onWait: (owner) => log.info(`waiting for deploy ${owner.deployId} of ${ports.name} to finish`),
-  });
+  const lock = options.locked
+    ? { release: async () => undefined }
+    : await acquireServiceLock(options.stateDir, ports.name, request.deployId, {
+        timeoutMs: ports.config.lock_timeout,
+        signal: request.signal,
+        onWait: (owner) => log.info(`waiting for deploy ${owner.deployId} of ${ports.name} to finish`),
+      });
   durations.queue = Date.now() - queued;
   const output = new ContainerOutput({
     line: (text, stream) => log.container(text, stream),

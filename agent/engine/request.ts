@@ -7,6 +7,8 @@ export interface ReleaseRequest {
   deployId: string;
   kind: "deploy" | "rollback";
   image: string;
+  /** The image by digest, when an app's deploy pulled it already: every service runs the same bytes. */
+  pinned?: string;
   /** Who asked: key name, CI repository, commit, actor, run URL. Recorded with the release. */
   by: Record<string, string>;
   signal?: AbortSignal;

@@ -67,9 +67,12 @@ export class FakeWorld {
 }
 
 class FakeRuntime implements Runtime {
-  constructor(private readonly world: FakeWorld) {}
+  constructor(
+    private readonly world: FakeWorld,
+    private readonly unit = "web",
+  ) {}
   nameOf(colour: Colour): string {
-    return `web-${colour}`;
+    return `${this.unit}-${colour}`;
   }
   async pull(image: string) {
     this.world.call("runtime.pull");
@@ -177,8 +180,9 @@ class FailableStore extends ReleaseStore {
   constructor(
     dir: string,
     private readonly world: FakeWorld,
+    service = "web",
   ) {
-    super(dir, "web", 10);
+    super(dir, service, 10);
   }
   override async update(change: (state: ServiceState) => void): Promise<ServiceState> {
     if (this.world.failAt === "store.markLive") {
@@ -198,9 +202,9 @@ export interface FakeService {
 }
 
 export async function fakeService(
-  options: { verify?: boolean; release?: boolean; worker?: { overlap: boolean } } = {},
+  options: { verify?: boolean; release?: boolean; worker?: { overlap: boolean }; dir?: string } = {},
 ): Promise<FakeService> {
-  const dir = await mkdtemp(join(tmpdir(), "greenlight-fake-"));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "greenlight-fake-")));
   const world = new FakeWorld();
   const traffic = options.worker
     ? `    kind: worker\n    overlap: ${options.worker.overlap}\n    ready_after: 60ms\n    health: { interval: 10ms }\n`
@@ -262,4 +266,56 @@ ${traffic}${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" :
     return { ...base, readiness, proxy, traffic: new FakeSwitch(world) };
   };
   return { world, config, compose: (agent) => ports(agent) };
+}
+
+export interface FakeApp {
+  /** Each service's own world: `web` takes traffic, `jobs` is a worker. */
+  worlds: { web: FakeWorld; jobs: FakeWorld };
+  config: AgentConfig;
+  compose: (config: AgentConfig, name: string) => ServicePorts;
+}
+
+/** An app `shop` of a worker `jobs` then a web service `web`, one image, a release command run by `web`. */
+export async function fakeApp(): Promise<FakeApp> {
+  const dir = await mkdtemp(join(tmpdir(), "greenlight-fake-app-"));
+  const config = parseConfig(`id: fake
+state_dir: ${dir}
+services:
+  web:
+    image: registry.example/web
+    port: 8080
+    drain: 1s
+    nginx: { upstream_file: ${join(dir, "web.upstream.conf")} }
+  jobs:
+    image: registry.example/web
+    kind: worker
+    ready_after: 30ms
+    health: { interval: 10ms }
+apps:
+  shop: { services: [jobs, web], release_command: ["migrate"], release_service: web }
+`);
+  const web = await fakeService({ dir });
+  const jobs = new FakeWorld();
+  const jobsRuntime = new FakeRuntime(jobs, "jobs");
+  const jobsStore = new FailableStore(dir, jobs, "jobs");
+  const compose = (agent: AgentConfig, name: string): ServicePorts => {
+    if (name === "web") return web.compose(agent, "web");
+    const service = agent.services.jobs;
+    if (name !== "jobs" || service?.kind !== "worker") throw new GreenlightError("UNKNOWN_SERVICE", name);
+    const settled = new SettledReadiness(jobsRuntime, service);
+    return {
+      name: "jobs",
+      unit: "jobs",
+      config: service,
+      store: jobsStore,
+      runtime: jobsRuntime,
+      readiness: {
+        wait: (instance, log, signal) => {
+          jobs.call("readiness.wait");
+          return settled.wait(instance, log, signal);
+        },
+      },
+    };
+  };
+  return { worlds: { web: web.world, jobs }, config, compose };
 }

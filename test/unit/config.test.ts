@@ -128,3 +128,28 @@ test("a worker with traffic keys, and a web service without a port, are refused 
     [["services.web.port", "a web service needs port; a service without one is kind: worker"]],
   );
 });
+
+test("an app names services that exist, share one image, and leave the release command to the app", () => {
+  const app = `${valid}  jobs:
+    image: 127.0.0.1:5000/other
+    kind: worker
+    release_command: ["migrate"]
+apps:
+  shop:
+    services: [jobs, web, nope]
+    release_command: ["bin/migrate"]
+    release_service: api
+`;
+  assert.deepEqual(
+    problemsOf(app).map((p) => [p.path, p.message]),
+    [
+      ["apps.shop.services.2", 'no service named "nope"'],
+      [
+        "apps.shop.services",
+        "its services run different images (127.0.0.1:5000/other, 127.0.0.1:5000/web); an app is one image",
+      ],
+      ["apps.shop.release_service", '"api" is not one of the app\'s services'],
+      ["apps.shop.services", "jobs has a release_command of its own: the app's runs once for all of them"],
+    ],
+  );
+});
