@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../../shared/zod-messages.js";
 import { GreenlightError } from "../../shared/errors.js";
 import { DEPLOY_ID, ERROR_CODE, IMAGE_DIGEST, RELEASE_ID } from "../../shared/names.js";
 import type { HostReport } from "../fleet/fleet.js";
@@ -7,39 +8,35 @@ import type { HostReport } from "../fleet/fleet.js";
  * The step's outputs, each with the one shape it may have. Workflows pass outputs on to shells and other
  * actions, so a value from the agent that does not have its shape is refused, never set; empty means "none".
  */
-const optional = (shape: RegExp) => z.string().regex(shape).or(z.literal(""));
+const optional = (shape: RegExp) => z.union([z.string().check(z.regex(shape)), z.literal("")]);
 
-const HostOutput = z
-  .object({
-    host: z.string().regex(/^[A-Za-z0-9._:[\]-]{1,300}$/),
-    status: z.enum([
-      "succeeded",
-      "failed",
-      "rolled_back",
-      "reverted",
-      "not_started",
-      "unreachable",
-      "rejected",
-    ]),
-    release: z.string().regex(RELEASE_ID).optional(),
-    digest: z.string().regex(IMAGE_DIGEST).optional(),
-    deployId: z.string().regex(DEPLOY_ID).optional(),
-    error: z.string().regex(ERROR_CODE).optional(),
-  })
-  .strict();
+const HostOutput = z.strictObject({
+  host: z.string().check(z.regex(/^[A-Za-z0-9._:[\]-]{1,300}$/)),
+  status: z.enum([
+    "succeeded",
+    "failed",
+    "rolled_back",
+    "reverted",
+    "not_started",
+    "unreachable",
+    "rejected",
+  ]),
+  release: z.optional(z.string().check(z.regex(RELEASE_ID))),
+  digest: z.optional(z.string().check(z.regex(IMAGE_DIGEST))),
+  deployId: z.optional(z.string().check(z.regex(DEPLOY_ID))),
+  error: z.optional(z.string().check(z.regex(ERROR_CODE))),
+});
 
-export const ActionOutputs = z
-  .object({
-    result: z.enum(["succeeded", "failed", "rolled_back"]),
-    "deploy-id": optional(DEPLOY_ID).optional(),
-    release: optional(RELEASE_ID).optional(),
-    digest: optional(IMAGE_DIGEST).optional(),
-    "previous-release": optional(RELEASE_ID).optional(),
-    "attempted-release": optional(RELEASE_ID).optional(),
-    duration: optional(/^[0-9]{1,12}$/).optional(),
-    hosts: z.array(HostOutput).optional(),
-  })
-  .strict();
+export const ActionOutputs = z.strictObject({
+  result: z.enum(["succeeded", "failed", "rolled_back"]),
+  "deploy-id": z.optional(optional(DEPLOY_ID)),
+  release: z.optional(optional(RELEASE_ID)),
+  digest: z.optional(optional(IMAGE_DIGEST)),
+  "previous-release": z.optional(optional(RELEASE_ID)),
+  "attempted-release": z.optional(optional(RELEASE_ID)),
+  duration: z.optional(optional(/^[0-9]{1,12}$/)),
+  hosts: z.optional(z.array(HostOutput)),
+});
 export type ActionOutputs = z.input<typeof ActionOutputs>;
 
 export function hostOutput(host: HostReport): z.input<typeof HostOutput> {

@@ -1,240 +1,248 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../../shared/zod-messages.js";
 import { parseDuration } from "../../shared/duration.js";
 import { AGENT_ID, SERVICE_NAME, isServiceName, parseImageReference } from "../../shared/names.js";
 import { parseTrustedProxy } from "./address-block.js";
 
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (use 500ms, 30s, 5m)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/*
+ * zod's mini build: the same checks and messages as the classic API, as functions instead of methods, so the
+ * agent's bundle carries only the checks it uses.
+ */
 
-const command = z.array(z.string().min(1)).min(1);
+/** A custom problem of a transform, at `path` below the value (a transform has no addIssue of its own). */
+function issue(payload: z.core.ParsePayload, message: string, path: PropertyKey[] = []): void {
+  payload.issues.push({ code: "custom", message, input: payload.value, path });
+}
+
+const duration = z.pipe(
+  z.string(),
+  z.transform((text: string, payload) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      issue(payload, `"${text}" is not a duration (use 500ms, 30s, 5m)`);
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);
+
+const command = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
+const absolute = (message?: string) => z.string().check(z.startsWith("/", message));
+const port = (min: number) => z.int().check(z.minimum(min), z.maximum(65535));
 
 /** `host:port` for a listener: a name or IPv4 address, or [IPv6]; port 0 picks a free one. */
-const listenAddress = z.string().refine((text) => {
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  return match !== null && Number(match[2]) <= 65535;
-}, "use host:port, e.g. 127.0.0.1:7350 or [::1]:7350");
+const listenAddress = z.string().check(
+  z.refine((text) => {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+    return match !== null && Number(match[2]) <= 65535;
+  }, "use host:port, e.g. 127.0.0.1:7350 or [::1]:7350"),
+);
 
-const memory = z
-  .union([z.number().int().positive(), z.string().regex(/^\d+(?:[kmg]b?)?$/i, "use bytes or 512m, 1g")])
-  .transform((value) => {
+const memory = z.pipe(
+  z.union([
+    z.int().check(z.positive()),
+    z.string().check(z.regex(/^\d+(?:[kmg]b?)?$/i, "use bytes or 512m, 1g")),
+  ]),
+  z.transform((value: number | string) => {
     if (typeof value === "number") return value;
     const match = /^(\d+)([kmg])?/i.exec(value);
     const scale = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match?.[2] ?? "").toLowerCase()] ?? 1;
     return Number(match?.[1]) * scale;
-  });
+  }),
+);
 
 /** A whole nginx server block rendered from the config, so a new site needs no hand-written nginx config. */
-const ServerBlock = z
-  .object({
-    /** Where the block is written: a file nginx includes in its http context (conf.d/*.conf). */
-    file: z.string().startsWith("/", "must be an absolute path"),
-    server_names: z.array(z.string().regex(/^[A-Za-z0-9.*_-]+$/, "a host name, or *.example.com")).min(1),
-    /** Defaults to 443 with tls, else 80. */
-    listen: z.number().int().min(1).max(65535).optional(),
-    tls: z
-      .object({
-        cert: z.string().startsWith("/"),
-        key: z.string().startsWith("/"),
-        /** Also answer plain HTTP on port 80 with a redirect to HTTPS. */
-        redirect_http: z.boolean().default(true),
-      })
-      .strict()
-      .optional(),
-    /** Pass WebSocket upgrades through, and let such connections stay open. */
-    websocket: z.boolean().default(false),
-    client_max_body_size: z
-      .string()
-      .regex(/^\d+[kmg]?$/i, "like 10m")
-      .default("10m"),
-  })
-  .strict();
+const ServerBlock = z.strictObject({
+  /** Where the block is written: a file nginx includes in its http context (conf.d/*.conf). */
+  file: absolute("must be an absolute path"),
+  server_names: z
+    .array(z.string().check(z.regex(/^[A-Za-z0-9.*_-]+$/, "a host name, or *.example.com")))
+    .check(z.minLength(1)),
+  /** Defaults to 443 with tls, else 80. */
+  listen: z.optional(port(1)),
+  tls: z.optional(
+    z.strictObject({
+      cert: absolute(),
+      key: absolute(),
+      /** Also answer plain HTTP on port 80 with a redirect to HTTPS. */
+      redirect_http: z._default(z.boolean(), true),
+    }),
+  ),
+  /** Pass WebSocket upgrades through, and let such connections stay open. */
+  websocket: z._default(z.boolean(), false),
+  client_max_body_size: z._default(z.string().check(z.regex(/^\d+[kmg]?$/i, "like 10m")), "10m"),
+});
 export type ServerBlock = z.infer<typeof ServerBlock>;
 
-const NginxConfig = z
-  .object({
-    upstream_file: z.string().startsWith("/", "must be an absolute path"),
-    upstream_name: z
-      .string()
-      .regex(/^[A-Za-z0-9_]+$/)
-      .optional(),
-    /** Host nginx: commands run on the host. Ignored when `container` is set. */
-    test: command.default(["nginx", "-t"]),
-    reload: command.default(["nginx", "-s", "reload"]),
-    /** The master's pid file, read to confirm that the new generation of workers is serving. */
-    pid_file: z.string().default("/run/nginx.pid"),
-    /** nginx running in a container: tested with `docker exec … nginx -t`, reloaded with SIGHUP. */
-    container: z.string().optional(),
-    /** Deadline for the new worker generation to take over after a reload. */
-    confirm_timeout: duration.default(10_000),
-    server: ServerBlock.optional(),
-  })
-  .strict();
+const NginxConfig = z.strictObject({
+  upstream_file: absolute("must be an absolute path"),
+  upstream_name: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_]+$/))),
+  /** Host nginx: commands run on the host. Ignored when `container` is set. */
+  test: z._default(command, ["nginx", "-t"]),
+  reload: z._default(command, ["nginx", "-s", "reload"]),
+  /** The master's pid file, read to confirm that the new generation of workers is serving. */
+  pid_file: z._default(z.string(), "/run/nginx.pid"),
+  /** nginx running in a container: tested with `docker exec … nginx -t`, reloaded with SIGHUP. */
+  container: z.optional(z.string()),
+  /** Deadline for the new worker generation to take over after a reload. */
+  confirm_timeout: z._default(duration, 10_000),
+  server: z.optional(ServerBlock),
+});
 
 /** `200-399`, or one status: the answers a health check takes as healthy. */
-const statusRange = z
-  .union([z.number().int(), z.string().regex(/^\d{3}(-\d{3})?$/, "a status or a range, e.g. 200-399")])
-  .transform((value): [number, number] => {
+const statusRange = z.pipe(
+  z.union([z.int(), z.string().check(z.regex(/^\d{3}(-\d{3})?$/, "a status or a range, e.g. 200-399"))]),
+  z.transform((value: number | string): [number, number] => {
     const [low, high] = String(value).split("-").map(Number);
     return [low ?? 200, high ?? low ?? 299];
-  });
+  }),
+);
 
 const HealthConfig = z
-  .object({
-    path: z.string().startsWith("/").default("/"),
+  .strictObject({
+    path: z._default(absolute(), "/"),
     /** Statuses that mean healthy (HTTP checks). */
-    status: statusRange.default([200, 299]),
+    status: z._default(statusRange, [200, 299]),
     /** The Host header of the HTTP check, for an app that answers only to its own name. */
-    host: z
-      .string()
-      .regex(/^[A-Za-z0-9.:-]+$/, "a host name")
-      .optional(),
+    host: z.optional(z.string().check(z.regex(/^[A-Za-z0-9.:-]+$/, "a host name"))),
     /** Ready when the port accepts a connection: for services that do not speak HTTP. */
-    tcp: z.boolean().default(false),
+    tcp: z._default(z.boolean(), false),
     /** Ready when the image's own HEALTHCHECK passes (Docker's health status). */
-    docker: z.boolean().default(false),
-    interval: duration.default(1000),
-    timeout: duration.default(60_000),
-    request_timeout: duration.default(2000),
+    docker: z._default(z.boolean(), false),
+    interval: z._default(duration, 1000),
+    timeout: z._default(duration, 60_000),
+    request_timeout: z._default(duration, 2000),
   })
-  .strict()
-  .refine((health) => !(health.tcp && health.docker), "choose one of health.tcp and health.docker");
+  .check(z.refine((health) => !(health.tcp && health.docker), "choose one of health.tcp and health.docker"));
 
 /**
  * After the switch, a request through the proxy itself (nginx's own address, with the site's Host): proves the
  * path users take reaches the new colour. Failing it switches back to the old colour, which still runs.
  */
-const VerifyConfig = z
-  .object({
-    url: z.url(),
-    host: z.string().optional(),
-    /** Tries before giving up, one every interval. */
-    attempts: z.number().int().min(1).max(20).default(3),
-    interval: duration.default(500),
-    request_timeout: duration.default(2000),
-  })
-  .strict();
+const VerifyConfig = z.strictObject({
+  url: z.url(),
+  host: z.optional(z.string()),
+  /** Tries before giving up, one every interval. */
+  attempts: z._default(z.int().check(z.minimum(1), z.maximum(20)), 3),
+  interval: z._default(duration, 500),
+  request_timeout: z._default(duration, 2000),
+});
 
-const SwitchConfig = z
-  .object({
-    /** nat: a kernel rule below nginx moves between colours (no reload per deploy); reload: rewrite + reload. */
-    mode: z.enum(["nat", "reload"]).optional(),
-    /** NAT mode's stable port on the network gateway; derived from the service name when absent. */
-    port: z.number().int().min(1024).max(65535).optional(),
-    iptables: z.string().default("iptables"),
-    conntrack: z.string().default("conntrack"),
-    /** nftables' CLI: sets the timeout policy that makes conntrack forget the stable address's closed flows. */
-    nft: z.string().default("nft"),
-  })
-  .strict();
+const SwitchConfig = z.strictObject({
+  /** nat: a kernel rule below nginx moves between colours (no reload per deploy); reload: rewrite + reload. */
+  mode: z.optional(z.enum(["nat", "reload"])),
+  /** NAT mode's stable port on the network gateway; derived from the service name when absent. */
+  port: z.optional(port(1024)),
+  iptables: z._default(z.string(), "iptables"),
+  conntrack: z._default(z.string(), "conntrack"),
+  /** nftables' CLI: sets the timeout policy that makes conntrack forget the stable address's closed flows. */
+  nft: z._default(z.string(), "nft"),
+});
 
 export const NOTIFY_EVENTS = ["started", "succeeded", "failed", "rolled_back"] as const;
 
 /** A URL told about deploys: Slack-compatible `{ "text": … }` by default, or the full event as JSON. */
-const Webhook = z
-  .object({
-    url: z.url(),
-    format: z.enum(["slack", "json"]).default("slack"),
-    events: z.array(z.enum(NOTIFY_EVENTS)).default([...NOTIFY_EVENTS]),
-    /** Extra headers (an API token, say); values are never logged. */
-    headers: z.record(z.string(), z.string()).default({}),
-    /** Retries after a failed delivery, waiting retry_delay, then 4× as long each time. */
-    retries: z.number().int().min(0).max(10).default(3),
-    retry_delay: duration.default(1000),
-  })
-  .strict();
+const Webhook = z.strictObject({
+  url: z.url(),
+  format: z._default(z.enum(["slack", "json"]), "slack"),
+  events: z._default(z.array(z.enum(NOTIFY_EVENTS)), [...NOTIFY_EVENTS]),
+  /** Extra headers (an API token, say); values are never logged. */
+  headers: z._default(z.record(z.string(), z.string()), {}),
+  /** Retries after a failed delivery, waiting retry_delay, then 4× as long each time. */
+  retries: z._default(z.int().check(z.minimum(0), z.maximum(10)), 3),
+  retry_delay: z._default(duration, 1000),
+});
 export type Webhook = z.infer<typeof Webhook>;
 
-const Notify = z.object({ webhooks: z.array(Webhook).default([]) }).strict();
+const Notify = z.strictObject({ webhooks: z._default(z.array(Webhook), []) });
 
-const ServiceFields = z
-  .object({
-    image: z.string().refine((ref) => {
+const ServiceFields = z.strictObject({
+  image: z.string().check(
+    z.refine((ref) => {
       const parsed = parseImageReference(ref);
       return parsed !== undefined && !parsed.tag && !parsed.digest;
     }, "must be a repository without tag or digest, e.g. 127.0.0.1:5000/web"),
-    /** web: takes HTTP traffic through nginx (needs port and nginx); worker: no port, no proxy, no switch. */
-    kind: z.enum(["web", "worker"]).default("web"),
-    port: z.number().int().min(1).max(65535).optional(),
-    /** Containers per colour: traffic is spread over all of the live colour's (workers: that many run). */
-    replicas: z.number().int().min(1).max(32).default(1),
-    /** A worker is ready once it has run this long without exiting (when its image has no HEALTHCHECK). */
-    ready_after: duration.default(5000),
-    /**
-     * A worker's old and new release run side by side for a moment (true), or the old one stops before the new
-     * one starts (false: schedulers, consumers that must never run twice).
-     */
-    overlap: z.boolean().default(true),
-    notify: Notify.optional(),
-    /**
-     * What the service's containers (<name>-blue, <name>-green), NAT chain and stable port are named after;
-     * the service name when absent. Set it when several agents share one Docker engine.
-     */
-    container_name: z
+  ),
+  /** web: takes HTTP traffic through nginx (needs port and nginx); worker: no port, no proxy, no switch. */
+  kind: z._default(z.enum(["web", "worker"]), "web"),
+  port: z.optional(port(1)),
+  /** Containers per colour: traffic is spread over all of the live colour's (workers: that many run). */
+  replicas: z._default(z.int().check(z.minimum(1), z.maximum(32)), 1),
+  /** A worker is ready once it has run this long without exiting (when its image has no HEALTHCHECK). */
+  ready_after: z._default(duration, 5000),
+  /**
+   * A worker's old and new release run side by side for a moment (true), or the old one stops before the new
+   * one starts (false: schedulers, consumers that must never run twice).
+   */
+  overlap: z._default(z.boolean(), true),
+  notify: z.optional(Notify),
+  /**
+   * What the service's containers (<name>-blue, <name>-green), NAT chain and stable port are named after;
+   * the service name when absent. Set it when several agents share one Docker engine.
+   */
+  container_name: z.optional(
+    z
       .string()
-      .regex(SERVICE_NAME, "use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)")
-      .optional(),
-    /**
-     * Run once per deploy in a container of the new image, before anything starts or switches (migrations);
-     * a non-zero exit fails the deploy with the old release serving.
-     */
-    release_command: command.optional(),
-    release_timeout: duration.default(600_000),
-    /** The container's command and entrypoint instead of the image's (one image as web and as worker). */
-    command: command.optional(),
-    entrypoint: command.optional(),
-    /** The user the process runs as (name, uid or uid:gid), instead of the image's. */
-    user: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?$/, "a name or uid, optionally :group")
-      .optional(),
-    working_dir: z.string().startsWith("/", "must be an absolute path").optional(),
-    /** Extra /etc/hosts entries: name → address (host-gateway: the host itself). */
-    hosts: z
-      .record(
-        z.string().regex(/^[A-Za-z0-9.-]+$/, "a host name"),
-        z.string().regex(/^(host-gateway|[0-9A-Fa-f:.]+)$/, "an IP address or host-gateway"),
-      )
-      .default({}),
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
-    env_file: z.string().optional(),
-    volumes: z.array(z.string().regex(/^[^:]+:[^:]+(?::(?:ro|rw))?$/, "use host:container[:ro]")).default([]),
-    network: z.string().default("bridge"),
-    memory: memory.optional(),
-    cpus: z.number().positive().optional(),
-    stop_signal: z
-      .string()
-      .regex(/^SIG[A-Z0-9]+$/)
-      .default("SIGTERM"),
-    stop_grace: duration.default(10_000),
-    keep_releases: z.number().int().min(1).default(10),
-    verify: VerifyConfig.optional(),
-    health: HealthConfig.default({
-      path: "/",
-      status: [200, 299],
-      tcp: false,
-      docker: false,
-      interval: 1000,
-      timeout: 60_000,
-      request_timeout: 2000,
-    }),
-    drain: duration.default(30_000),
-    lock_timeout: duration.default(600_000),
-    labels: z.record(z.string(), z.string()).default({}),
-    /**
-     * Run Docker's init as PID 1: it forwards the stop signal to the app, so an app that ignores SIGTERM as PID 1
-     * (no handler, as many images have) stops at once instead of after the whole stop_grace.
-     */
-    init: z.boolean().default(false),
-    nginx: NginxConfig.optional(),
-    switch: SwitchConfig.optional(),
-  })
-  .strict();
+      .check(z.regex(SERVICE_NAME, "use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)")),
+  ),
+  /**
+   * Run once per deploy in a container of the new image, before anything starts or switches (migrations);
+   * a non-zero exit fails the deploy with the old release serving.
+   */
+  release_command: z.optional(command),
+  release_timeout: z._default(duration, 600_000),
+  /** The container's command and entrypoint instead of the image's (one image as web and as worker). */
+  command: z.optional(command),
+  entrypoint: z.optional(command),
+  /** The user the process runs as (name, uid or uid:gid), instead of the image's. */
+  user: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?$/, "a name or uid, optionally :group")),
+  ),
+  working_dir: z.optional(absolute("must be an absolute path")),
+  /** Extra /etc/hosts entries: name → address (host-gateway: the host itself). */
+  hosts: z._default(
+    z.record(
+      z.string().check(z.regex(/^[A-Za-z0-9.-]+$/, "a host name")),
+      z.string().check(z.regex(/^(host-gateway|[0-9A-Fa-f:.]+)$/, "an IP address or host-gateway")),
+    ),
+    {},
+  ),
+  env: z._default(
+    z.record(z.string(), z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform(String))),
+    {},
+  ),
+  env_file: z.optional(z.string()),
+  volumes: z._default(
+    z.array(z.string().check(z.regex(/^[^:]+:[^:]+(?::(?:ro|rw))?$/, "use host:container[:ro]"))),
+    [],
+  ),
+  network: z._default(z.string(), "bridge"),
+  memory: z.optional(memory),
+  cpus: z.optional(z.number().check(z.positive())),
+  stop_signal: z._default(z.string().check(z.regex(/^SIG[A-Z0-9]+$/)), "SIGTERM"),
+  stop_grace: z._default(duration, 10_000),
+  keep_releases: z._default(z.int().check(z.minimum(1)), 10),
+  verify: z.optional(VerifyConfig),
+  health: z._default(HealthConfig, {
+    path: "/",
+    status: [200, 299],
+    tcp: false,
+    docker: false,
+    interval: 1000,
+    timeout: 60_000,
+    request_timeout: 2000,
+  }),
+  drain: z._default(duration, 30_000),
+  lock_timeout: z._default(duration, 600_000),
+  labels: z._default(z.record(z.string(), z.string()), {}),
+  /**
+   * Run Docker's init as PID 1: it forwards the stop signal to the app, so an app that ignores SIGTERM as PID 1
+   * (no handler, as many images have) stops at once instead of after the whole stop_grace.
+   */
+  init: z._default(z.boolean(), false),
+  nginx: z.optional(NginxConfig),
+  switch: z.optional(SwitchConfig),
+});
 
 type ServiceFields = z.output<typeof ServiceFields>;
 type CommonFields = Omit<ServiceFields, "kind" | "port" | "nginx" | "switch">;
@@ -249,83 +257,79 @@ export type WebService = CommonFields & {
 /** A service that takes no traffic (queue consumers, schedulers): started, found ready, the old one stopped. */
 export type WorkerService = CommonFields & { kind: "worker" };
 
-const ServiceConfig = ServiceFields.transform((service, ctx): WebService | WorkerService => {
-  const { port, nginx, kind, ...common } = service;
-  if (kind === "worker") {
-    for (const key of ["port", "nginx", "switch", "verify"] as const) {
-      if (service[key] === undefined) continue;
-      ctx.addIssue({
-        code: "custom",
-        path: [key],
-        message: `a worker takes no traffic: remove ${key} (or set kind: web)`,
-      });
+const ServiceConfig = z.pipe(
+  ServiceFields,
+  z.transform((service: ServiceFields, payload): WebService | WorkerService => {
+    const { port, nginx, kind, ...common } = service;
+    if (kind === "worker") {
+      for (const key of ["port", "nginx", "switch", "verify"] as const) {
+        if (service[key] === undefined) continue;
+        issue(payload, `a worker takes no traffic: remove ${key} (or set kind: web)`, [key]);
+      }
+      return { ...common, kind };
     }
-    return { ...common, kind };
-  }
-  for (const [key, value] of [
-    ["port", port],
-    ["nginx", nginx],
-  ] as const) {
-    if (value !== undefined) continue;
-    ctx.addIssue({
-      code: "custom",
-      path: [key],
-      message: `a web service needs ${key}; a service without one is kind: worker`,
-    });
-  }
-  if (port === undefined || nginx === undefined) return z.NEVER;
-  const switching = service.switch ?? { iptables: "iptables", conntrack: "conntrack", nft: "nft" };
-  // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.
-  const mode = switching.mode ?? (nginx.container ? "reload" : "nat");
-  if (mode === "nat" && nginx.container) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["switch", "mode"],
-      message: "NAT mode needs nginx on the host; with nginx.container use switch.mode: reload",
-    });
-  }
-  return { ...common, kind, port, nginx, switch: { ...switching, mode } };
-});
+    for (const [key, value] of [
+      ["port", port],
+      ["nginx", nginx],
+    ] as const) {
+      if (value !== undefined) continue;
+      issue(payload, `a web service needs ${key}; a service without one is kind: worker`, [key]);
+    }
+    if (port === undefined || nginx === undefined) return z.NEVER;
+    const switching = service.switch ?? { iptables: "iptables", conntrack: "conntrack", nft: "nft" };
+    // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.
+    const mode = switching.mode ?? (nginx.container ? "reload" : "nat");
+    if (mode === "nat" && nginx.container) {
+      issue(payload, "NAT mode needs nginx on the host; with nginx.container use switch.mode: reload", [
+        "switch",
+        "mode",
+      ]);
+    }
+    return { ...common, kind, port, nginx, switch: { ...switching, mode } };
+  }),
+);
 
 /**
  * Several services of one app, deployed by one request from one image: the release command once, then each
  * service in the listed order; a failure puts the ones already deployed back on their previous release.
  */
-const AppConfig = z
-  .object({
-    services: z.array(z.string()).min(1),
-    release_command: command.optional(),
-    /** Whose env, volumes, network and user the release command runs with; the first service by default. */
-    release_service: z.string().optional(),
-    release_timeout: duration.default(600_000),
-  })
-  .strict();
+const AppConfig = z.strictObject({
+  services: z.array(z.string()).check(z.minLength(1)),
+  release_command: z.optional(command),
+  /** Whose env, volumes, network and user the release command runs with; the first service by default. */
+  release_service: z.optional(z.string()),
+  release_timeout: z._default(duration, 600_000),
+});
 export type AppConfig = z.infer<typeof AppConfig>;
 
 const RegistryAuth = z
-  .object({
+  .strictObject({
     username: z.string(),
-    password: z.string().optional(),
-    password_file: z.string().optional(),
+    password: z.optional(z.string()),
+    password_file: z.optional(z.string()),
   })
-  .strict()
-  .refine((auth) => auth.password !== undefined || auth.password_file !== undefined, {
-    message: "set password or password_file",
-  });
+  .check(
+    z.refine(
+      (auth) => auth.password !== undefined || auth.password_file !== undefined,
+      "set password or password_file",
+    ),
+  );
 
 const TrustedKey = z
-  .object({
+  .strictObject({
     /** Shown in logs, the audit log and release history. */
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/),
-    public_key_file: z.string().optional(),
-    public_key: z.string().optional(),
+    name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/)),
+    public_key_file: z.optional(z.string()),
+    public_key: z.optional(z.string()),
     /** Services this key may act on; all when absent. */
-    services: z.array(z.string()).optional(),
+    services: z.optional(z.array(z.string())),
   })
-  .strict()
-  .refine((key) => (key.public_key_file === undefined) !== (key.public_key === undefined), {
-    message: "set exactly one of public_key_file or public_key",
-  });
+  .check(
+    z.refine(
+      (key) => (key.public_key_file === undefined) !== (key.public_key === undefined),
+      "set exactly one of public_key_file or public_key",
+    ),
+  );
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
@@ -368,127 +372,142 @@ const SHARED_ISSUERS: Record<
 
 /** A CI identity provider whose signed ID tokens this agent accepts (GitHub Actions, GitLab, …). */
 const OidcTrust = z
-  .object({
+  .strictObject({
     /** Shown in logs and release history; defaults to the issuer's host. */
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/)
-      .optional(),
-    issuer: z.url().refine(httpsOrLoopback, "the issuer must be an https URL (plain http only on loopback)"),
-    /** The `aud` the token must carry; defaults to greenlight:<agent id>. */
-    audience: z.string().min(1).optional(),
-    /** Where the issuer publishes its keys; found by OpenID discovery when absent. */
-    jwks_url: z
+    name: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/))),
+    issuer: z
       .url()
-      .refine(httpsOrLoopback, "jwks_url must be an https URL (plain http only on loopback)")
-      .optional(),
+      .check(z.refine(httpsOrLoopback, "the issuer must be an https URL (plain http only on loopback)")),
+    /** The `aud` the token must carry; defaults to greenlight:<agent id>. */
+    audience: z.optional(z.string().check(z.minLength(1))),
+    /** Where the issuer publishes its keys; found by OpenID discovery when absent. */
+    jwks_url: z.optional(
+      z.url().check(z.refine(httpsOrLoopback, "jwks_url must be an https URL (plain http only on loopback)")),
+    ),
     /** Claims the token must carry, each exact or a glob (`*` any run of characters, `?` one). */
-    claims: z.record(z.string(), z.string()).refine((claims) => Object.keys(claims).length > 0, {
-      message:
-        "name at least one claim (e.g. repository or project_path): without one, every pipeline of the issuer would be trusted",
-    }),
+    claims: z
+      .record(z.string(), z.string())
+      .check(
+        z.refine(
+          (claims) => Object.keys(claims).length > 0,
+          "name at least one claim (e.g. repository or project_path): without one, every pipeline of the issuer would be trusted",
+        ),
+      ),
     /** Services these tokens may act on; all when absent. */
-    services: z.array(z.string()).optional(),
+    services: z.optional(z.array(z.string())),
   })
-  .strict()
-  .superRefine((entry, ctx) => {
-    const shared = SHARED_ISSUERS[entry.issuer];
-    if (!shared) return;
-    const pinned = shared.claims.some((claim) => {
-      const value = entry.claims[claim.name];
-      return value !== undefined && claim.pins(value);
-    });
-    if (!pinned) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["claims"],
-        message: `${entry.issuer} issues tokens to every ${shared.what} on it: pin ${shared.hint}`,
+  .check(
+    z.superRefine((entry, ctx) => {
+      const shared = SHARED_ISSUERS[entry.issuer];
+      if (!shared) return;
+      const pinned = shared.claims.some((claim) => {
+        const value = entry.claims[claim.name];
+        return value !== undefined && claim.pins(value);
       });
-    }
-  });
+      if (!pinned) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["claims"],
+          message: `${entry.issuer} issues tokens to every ${shared.what} on it: pin ${shared.hint}`,
+        });
+      }
+    }),
+  );
 export type OidcTrust = z.infer<typeof OidcTrust>;
 
-const Tls = z.object({ cert: z.string(), key: z.string() }).strict();
+const Tls = z.strictObject({ cert: z.string(), key: z.string() });
 
 export const AgentConfigSchema = z
-  .object({
-    id: z.string().regex(AGENT_ID, "letters, digits, . _ - (at most 64)"),
-    listen: listenAddress.default("127.0.0.1:7350"),
-    state_dir: z.string().startsWith("/", "must be an absolute path"),
-    docker: z
-      .object({
-        socket: z.string().default("/var/run/docker.sock"),
+  .strictObject({
+    id: z.string().check(z.regex(AGENT_ID, "letters, digits, . _ - (at most 64)")),
+    listen: z._default(listenAddress, "127.0.0.1:7350"),
+    state_dir: absolute("must be an absolute path"),
+    docker: z._default(
+      z.strictObject({
+        socket: z._default(z.string(), "/var/run/docker.sock"),
         /** Where Docker's config.json is (logins, credential helpers): $DOCKER_CONFIG, else ~/.docker. */
-        config_dir: z.string().optional(),
-      })
-      .strict()
-      .default({
-        socket: "/var/run/docker.sock",
+        config_dir: z.optional(z.string()),
       }),
-    registries: z.record(z.string(), RegistryAuth).default({}),
-    tls: Tls.optional(),
-    notify: Notify.default({ webhooks: [] }),
+      { socket: "/var/run/docker.sock" },
+    ),
+    registries: z._default(z.record(z.string(), RegistryAuth), {}),
+    tls: z.optional(Tls),
+    notify: z._default(Notify, { webhooks: [] }),
     /** Health and Prometheus metrics over plain HTTP; keep it on loopback (or behind your scraper's network). */
-    http: z
-      .object({ listen: listenAddress.default("127.0.0.1:7351"), enabled: z.boolean().default(true) })
-      .strict()
-      .default({ listen: "127.0.0.1:7351", enabled: true }),
-    log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    http: z._default(
+      z.strictObject({
+        listen: z._default(listenAddress, "127.0.0.1:7351"),
+        enabled: z._default(z.boolean(), true),
+      }),
+      { listen: "127.0.0.1:7351", enabled: true },
+    ),
+    log_level: z._default(z.enum(["debug", "info", "warn", "error"]), "info"),
     /**
      * Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed: behind a TLS-terminating nginx every
      * peer is the proxy, and limits and the audit log need the client's own address. Nobody else's is read.
      */
-    trusted_proxies: z
-      .array(z.string().refine((entry) => parseTrustedProxy(entry) !== undefined, "an address or CIDR block"))
-      .default([]),
+    trusted_proxies: z._default(
+      z.array(
+        z
+          .string()
+          .check(z.refine((entry) => parseTrustedProxy(entry) !== undefined, "an address or CIDR block")),
+      ),
+      [],
+    ),
     /** Each deploy's event log (state_dir/deploys/<service>/<id>.jsonl), kept for attach and audits. */
-    deploy_logs: z
-      .object({
-        keep: z.number().int().min(1).max(10_000).default(100),
-        max_age: duration.default(30 * 86_400_000),
-      })
-      .strict()
-      .default({ keep: 100, max_age: 30 * 86_400_000 }),
-    trust: z
-      .object({ keys: z.array(TrustedKey).default([]), oidc: z.array(OidcTrust).default([]) })
-      .strict()
-      .default({ keys: [], oidc: [] }),
+    deploy_logs: z._default(
+      z.strictObject({
+        keep: z._default(z.int().check(z.minimum(1), z.maximum(10_000)), 100),
+        max_age: z._default(duration, 30 * 86_400_000),
+      }),
+      { keep: 100, max_age: 30 * 86_400_000 },
+    ),
+    trust: z._default(
+      z.strictObject({
+        keys: z._default(z.array(TrustedKey), []),
+        oidc: z._default(z.array(OidcTrust), []),
+      }),
+      { keys: [], oidc: [] },
+    ),
     services: z.record(z.string(), ServiceConfig),
-    apps: z.record(z.string(), AppConfig).default({}),
+    apps: z._default(z.record(z.string(), AppConfig), {}),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    for (const [name, app] of Object.entries(config.apps)) checkApp(name, app, config.services, ctx);
-    for (const name of Object.keys(config.services)) {
-      if (!SERVICE_NAME.test(name)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["services", name],
-          message: `"${name}" is not a service name: use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)`,
-        });
+  .check(
+    z.superRefine((config, ctx) => {
+      for (const [name, app] of Object.entries(config.apps)) checkApp(name, app, config.services, ctx);
+      for (const name of Object.keys(config.services)) {
+        if (!SERVICE_NAME.test(name)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", name],
+            message: `"${name}" is not a service name: use a-z, 0-9, _ and - (at most 63, starting with a letter or digit)`,
+          });
+        }
       }
-    }
-    const seen = new Map<number, string>();
-    for (const [name, service] of Object.entries(config.services)) {
-      if (service.kind !== "web" || service.switch.mode !== "nat") continue;
-      const port = stablePort(service.container_name ?? name, service.switch.port);
-      const other = seen.get(port);
-      if (other) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["services", name, "switch", "port"],
-          message: `stable port ${port} is also used by service ${other}; set switch.port`,
-        });
+      const seen = new Map<number, string>();
+      for (const [name, service] of Object.entries(config.services)) {
+        if (service.kind !== "web" || service.switch.mode !== "nat") continue;
+        const port = stablePort(service.container_name ?? name, service.switch.port);
+        const other = seen.get(port);
+        if (other) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", name, "switch", "port"],
+            message: `stable port ${port} is also used by service ${other}; set switch.port`,
+          });
+        }
+        seen.set(port, name);
       }
-      seen.set(port, name);
-    }
-  });
+    }),
+  );
+
+type Problems = { addIssue(issue: { code: "custom"; path: PropertyKey[]; message: string }): void };
 
 function checkApp(
   name: string,
   app: AppConfig,
   services: Record<string, ServiceConfig>,
-  ctx: z.RefinementCtx,
+  ctx: Problems,
 ): void {
   const problem = (path: (string | number)[], message: string) =>
     ctx.addIssue({ code: "custom", path: ["apps", name, ...path], message });

@@ -1,27 +1,27 @@
 import { appendFile, mkdir, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** One line of the audit log: a request the agent accepted or refused, or how an accepted deploy ended. */
 export const AuditRecord = z.object({
   time: z.string(),
   /** accepted | rejected: the request; succeeded | failed | rolled_back: the deploy it started, when it ended. */
   outcome: z.string(),
-  command: z.string().optional(),
-  service: z.string().optional(),
-  peer: z.string().optional(),
-  identity: z.record(z.string(), z.string()).default({}),
-  image: z.string().optional(),
-  digest: z.string().optional(),
-  release: z.string().optional(),
-  deployId: z.string().optional(),
-  code: z.string().optional(),
-  message: z.string().optional(),
-  durationMs: z.number().optional(),
+  command: z.optional(z.string()),
+  service: z.optional(z.string()),
+  peer: z.optional(z.string()),
+  identity: z._default(z.record(z.string(), z.string()), {}),
+  image: z.optional(z.string()),
+  digest: z.optional(z.string()),
+  release: z.optional(z.string()),
+  deployId: z.optional(z.string()),
+  code: z.optional(z.string()),
+  message: z.optional(z.string()),
+  durationMs: z.optional(z.number()),
   /** The client's version as it signed it. */
-  clientVersion: z.string().optional(),
+  clientVersion: z.optional(z.string()),
   /** Refusals: how many alike (same address and code) this record stands for. */
-  count: z.number().optional(),
+  count: z.optional(z.number()),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 

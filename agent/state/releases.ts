@@ -1,6 +1,6 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { Colour, Durations, ErrorBody } from "../../shared/events.js";
 
 export { Colour };
@@ -18,21 +18,21 @@ export const ReleaseRecord = z.object({
   deployId: z.string(),
   kind: z.enum(["deploy", "rollback"]),
   image: z.string(),
-  digest: z.string().optional(),
+  digest: z.optional(z.string()),
   colour: Colour,
   status: ReleaseStatus,
   startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  by: z.record(z.string(), z.string()).default({}),
+  finishedAt: z.optional(z.string()),
+  by: z._default(z.record(z.string(), z.string()), {}),
   durations: z.optional(Durations),
   error: z.optional(ErrorBody),
 });
 export type ReleaseRecord = z.infer<typeof ReleaseRecord>;
 
 const ServiceState = z.object({
-  nextId: z.number().int().positive(),
+  nextId: z.int().check(z.positive()),
   /** The colour nginx was last confirmed to serve, and its release. */
-  live: z.object({ colour: Colour, release: z.string() }).nullable(),
+  live: z.nullable(z.object({ colour: Colour, release: z.string() })),
   records: z.array(ReleaseRecord),
 });
 export type ServiceState = z.infer<typeof ServiceState>;
