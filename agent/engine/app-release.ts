@@ -68,7 +68,9 @@ export async function runAppRelease(
     let pinned: string;
     let digest: string;
     try {
-      ({ pinned, digest } = await first.runtime.pull(request.image, (line) => log.debug(line)));
+      ({ pinned, digest } = await first.runtime.pull(request.image, (line, kind) =>
+        kind === "progress" ? log.info(line) : log.debug(line),
+      ));
     } catch (error) {
       return failedEarly(asGreenlightError(error), "pull");
     }

@@ -22,7 +22,9 @@ export async function beginRelease(
   const pullStarted = Date.now();
   pullLog.info(`pulling ${request.image}`);
   const pulling = ports.runtime
-    .pull(request.pinned ?? request.image, (line) => pullLog.debug(line))
+    .pull(request.pinned ?? request.image, (line, kind) =>
+      kind === "progress" ? pullLog.info(line) : pullLog.debug(line),
+    )
     .then((image) => {
       pullLog.info(`pulled ${image.digest}`, { digest: image.digest });
       return image;

@@ -59,7 +59,11 @@ export interface RunOnceOutcome {
 export interface Runtime {
   /** What the instances of a colour are called (logs, messages). */
   nameOf(colour: Colour): string;
-  pull(image: string, onProgress: (line: string) => void): Promise<{ digest: string; pinned: string }>;
+  /** Pulls the image; `progress` lines say how far it is (condensed), `detail` lines are for debugging. */
+  pull(
+    image: string,
+    onProgress: (line: string, kind: "progress" | "detail") => void,
+  ): Promise<{ digest: string; pinned: string }>;
   /** Starts the colour's instances (the service's replicas); throws if one cannot start. */
   start(spec: { colour: Colour; release: string; deployId: string; image: string }): Promise<Instance[]>;
   /** The running instances of a colour; none when it does not run. */

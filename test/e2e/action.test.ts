@@ -93,6 +93,9 @@ test("the bundled action deploys through a real agent: outputs, summary, groups,
   assert.match(run.summary, /```mermaid\ngantt\n[\s\S]*\n {2}switch \d+ ms :h0switch, \d+, \d+\n/);
   assert.match(run.summary, /✅ succeeded/);
   assert.match(run.stdout, /^::group::127 · pull$/m);
+  // Pull progress at the default level: condensed to layers and bytes, never a line per chunk.
+  assert.match(run.stdout, /^ +[\d.]+s pull +\d+\/\d+ layers, [\d.]+\/[\d.]+ MB$/m);
+  assert.ok(run.stdout.split("\n").filter((l) => / layers/.test(l)).length <= 6, run.stdout);
   assert.match(run.stdout, /^::endgroup::$/m);
   const keyLine = keys.privatePem.split("\n")[1] ?? "";
   assert.match(run.stdout, new RegExp(`^::add-mask::${keyLine.slice(0, 20).replace(/[+/]/g, "\\$&")}`, "m"));
@@ -187,6 +190,11 @@ test("the CLI in GitLab CI: sections per step, exit code, and GitLab's metadata 
   const shown = run.stdout.split("\u001b").join("<ESC>");
   assert.match(shown, /<ESC>\[0Ksection_start:\d+:greenlight_pull_\d+\[collapsed=true\]\r<ESC>\[0Kpull/);
   assert.match(shown, /<ESC>\[0Ksection_end:\d+:greenlight_switch_\d+\r<ESC>\[0K/);
+  assert.match(
+    run.stdout,
+    /pull +\d+\/\d+ layers, ([\d.]+\/[\d.]+ MB|all already on this host)$/m,
+    "pull progress shows in GitLab too",
+  );
   const history = await site.history();
   const live = history.find((r) => r.status === "live") as { by?: Record<string, string> } | undefined;
   assert.equal(live?.by?.repository, "acme/shop");

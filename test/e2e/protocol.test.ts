@@ -450,12 +450,14 @@ test("the agent restarted between two deploys keeps its keys and history", async
 });
 
 test("greenlight logs: the live release's last lines, then following across a deploy, neutralised and authorised per service", async () => {
-  assert.equal((await runClient(["deploy", "--image", v1], env()).done).code, 0);
+  const plain = await runClient(["deploy", "--image", await stack.image({ version: "v-plain" })], env()).done;
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /pull +\d+\/\d+ layers, [\d.]+\/[\d.]+ MB/, "pull progress shows in a terminal");
   const tail = await runClient(["logs", "--lines", "2"], env()).done;
   assert.equal(tail.code, 0, tail.stderr);
   const lines = tail.stdout.split("\n").filter(Boolean);
   assert.equal(lines.length, 2, tail.stdout);
-  assert.match(tail.stdout, /test-app v\d+ listening on :8080/);
+  assert.match(tail.stdout, /test-app v-plain listening on :8080/);
 
   const say = "::warning::from the app";
   const next = await stack.image({ version: "v-logs", say });

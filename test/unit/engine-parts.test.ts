@@ -76,19 +76,41 @@ test("open connections are counted on the server's port, established or half-ope
   assert.equal(countInTable(table, 8080), 2);
 });
 
-test("pull progress is condensed to layer counts", () => {
-  const lines: string[] = [];
-  const report = condensePullProgress((line) => lines.push(line), 60_000);
-  report({ status: "Pulling from web", id: "v1" });
-  report({ status: "Downloading", id: "a", progressDetail: { current: 1, total: 2 * 1024 * 1024 } });
-  report({ status: "Pull complete", id: "b" });
-  report({ status: "Pull complete", id: "a" });
-  report({ status: "Status: Downloaded newer image" });
-  assert.ok(lines.length <= 4, lines.join("\n"));
-  assert.ok(
-    lines.some((l) => /^3\/3 layers/.test(l) || /^2\/2 layers/.test(l)),
-    lines.join("\n"),
+test("pull progress: a few lines for people, downloaded bytes that only grow, Docker's own lines as detail", () => {
+  const progress: string[] = [];
+  const detail: string[] = [];
+  const report = condensePullProgress(
+    (line, kind) => (kind === "progress" ? progress : detail).push(line),
+    0,
   );
+  const MB = 1024 * 1024;
+  report({ status: "Pulling from web", id: "v1" });
+  report({ status: "Pulling fs layer", id: "a" });
+  report({ status: "Pulling fs layer", id: "b" });
+  for (let i = 1; i <= 200; i += 1)
+    report({ status: "Downloading", id: "a", progressDetail: { current: i * 10_000, total: 2 * MB } });
+  report({ status: "Download complete", id: "a" });
+  // Extraction counts from zero again: not downloaded bytes.
+  report({ status: "Extracting", id: "a", progressDetail: { current: 1000, total: 2 * MB } });
+  report({ status: "Pull complete", id: "a" });
+  report({ status: "Already exists", id: "b" });
+  report({ status: "Status: Downloaded newer image" });
+  const bytes = progress.map((l) => Number(/, ([\d.]+)\//.exec(l)?.[1] ?? 0));
+  assert.deepEqual(
+    [...bytes].sort((x, y) => x - y),
+    bytes,
+    `monotonic: ${progress.join(" | ")}`,
+  );
+  assert.equal(progress.at(-1), "2/2 layers, 2.0/2.0 MB");
+  assert.equal(new Set(progress).size, progress.length, "no line repeats the one before");
+  assert.deepEqual(detail, ["Pulling from web", "Status: Downloaded newer image"]);
+
+  const paced: string[] = [];
+  const slow = condensePullProgress((line, kind) => kind === "progress" && paced.push(line), 60_000);
+  for (let i = 1; i <= 200; i += 1)
+    slow({ status: "Downloading", id: "a", progressDetail: { current: i * 10_000, total: 2 * MB } });
+  slow({ status: "Pull complete", id: "a" });
+  assert.ok(paced.length <= 2, `at most a line a minute here, and the last: ${paced.join(" | ")}`);
 });
 
 test("a bind-mounted file is rewritten in place, keeping its inode, and restored the same way", async () => {

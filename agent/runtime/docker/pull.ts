@@ -38,35 +38,50 @@ function classify(message: string, ref: string): GreenlightError {
   return new GreenlightError("PULL_FAILED", `pulling ${ref} failed: ${message}`);
 }
 
-/** Condenses per-layer progress into a line at most every `everyMs`, plus layer completions. */
-export function condensePullProgress(
-  report: (line: string) => void,
-  everyMs = 1000,
-): (event: PullProgress) => void {
-  const layers = new Map<string, { current: number; total: number; done: boolean }>();
+/** Where a pull stands: `progress` lines are for people (shown by default), `detail` for --debug. */
+export type PullReport = (line: string, kind: "progress" | "detail") => void;
+
+/**
+ * Condenses Docker's per-layer, per-chunk events into one line at most every `everyMs` (and one when every
+ * layer is done): layers done of layers, and bytes downloaded of bytes to download. Downloaded bytes only grow
+ * (a layer's extraction restarts its own counter, which is not counted), and a line is said only when it says
+ * more than the last one.
+ */
+export function condensePullProgress(report: PullReport, everyMs = 1000): (event: PullProgress) => void {
+  const layers = new Map<string, { downloaded: number; size: number; done: boolean }>();
   let lastReport = 0;
+  let lastLine = "";
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
   return (event) => {
     // "Pulling from <repo>" carries the tag as its id: a header, not a layer.
     if (!event.id || !event.status || event.status.startsWith("Pulling from")) {
-      if (event.status && !event.error) report(event.status);
+      if (event.status && !event.error) report(event.status, "detail");
       return;
     }
-    const layer = layers.get(event.id) ?? { current: 0, total: 0, done: false };
-    if (event.progressDetail?.total) {
-      layer.current = event.progressDetail.current ?? layer.current;
-      layer.total = event.progressDetail.total;
-    }
-    if (/complete|already exists/i.test(event.status)) layer.done = true;
+    const layer = layers.get(event.id) ?? { downloaded: 0, size: 0, done: false };
     layers.set(event.id, layer);
-    const now = Date.now();
-    if (now - lastReport >= everyMs || [...layers.values()].every((l) => l.done)) {
-      lastReport = now;
-      const done = [...layers.values()].filter((l) => l.done).length;
-      const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-      const current = [...layers.values()].reduce((sum, l) => sum + l.current, 0);
-      const total = [...layers.values()].reduce((sum, l) => sum + l.total, 0);
-      report(`${done}/${layers.size} layers${total > 0 ? `, ${mb(current)}/${mb(total)} MB` : ""}`);
+    if (event.status === "Downloading" && event.progressDetail?.total) {
+      layer.size = event.progressDetail.total;
+      layer.downloaded = Math.max(layer.downloaded, event.progressDetail.current ?? 0);
     }
+    if (/download complete|verifying checksum/i.test(event.status)) layer.downloaded = layer.size;
+    if (/pull complete|already exists/i.test(event.status)) {
+      layer.done = true;
+      layer.downloaded = layer.size;
+    }
+    const all = [...layers.values()];
+    const finished = all.every((l) => l.done);
+    const now = Date.now();
+    if (now - lastReport < everyMs && !finished) return;
+    const size = all.reduce((sum, l) => sum + l.size, 0);
+    const downloaded = all.reduce((sum, l) => sum + l.downloaded, 0);
+    const bytes =
+      size > 0 ? `, ${mb(downloaded)}/${mb(size)} MB` : finished ? ", all already on this host" : "";
+    const line = `${all.filter((l) => l.done).length}/${all.length} layers${bytes}`;
+    if (line === lastLine) return;
+    lastReport = now;
+    lastLine = line;
+    report(line, "progress");
   };
 }
 

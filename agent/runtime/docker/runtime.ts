@@ -18,7 +18,7 @@ import {
   stopContainer,
 } from "./containers.js";
 import { followLogs, readLogs, tailLogs } from "./logs.js";
-import { condensePullProgress, pullImage, type RegistryAuth } from "./pull.js";
+import { condensePullProgress, pullImage, type PullReport, type RegistryAuth } from "./pull.js";
 import type {
   Instance,
   InstanceSummary,
@@ -55,7 +55,7 @@ export class DockerRuntime implements Runtime {
     return containerName(this.unit, colour);
   }
 
-  async pull(image: string, onProgress: (line: string) => void): Promise<{ digest: string; pinned: string }> {
+  async pull(image: string, onProgress: PullReport): Promise<{ digest: string; pinned: string }> {
     const auth = await this.registryAuth(image);
     return pullImage(this.docker, image, auth, condensePullProgress(onProgress)).catch((error: unknown) => {
       throw this.unavailable(error) ?? error;
