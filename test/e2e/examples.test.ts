@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { validateAction, validateWorkflow } from "@action-validator/core";
 import { parse, parseAllDocuments } from "yaml";
@@ -133,8 +133,15 @@ after(async () => {
   await site?.stop();
 });
 
-test("the component's job deploys through a real agent with the job's ID token", async () => {
+test("the component's job, its default install unmodified, deploys through a real agent with the job's ID token", async () => {
   const image = await stack.image({ version: "v1" });
+  // What the default install clones: this repository at a release tag (v0, the scheme the component uses),
+  // served from a local clone instead of GitHub.
+  const source = join(site.dir, "greenlight.git");
+  await runGit(["clone", "--quiet", "--bare", ROOT, source]);
+  await runGit(["-C", source, "tag", "-f", "v0", "HEAD"]);
+  const project = join(site.dir, "project");
+  await mkdir(project, { recursive: true });
   const [repository, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
   const rendered = render(await component(), {
     job: "deploy-production",
@@ -144,7 +151,7 @@ test("the component's job deploys through a real agent with the job's ID token",
     environment: "production",
     audience: "greenlight:production",
     if: '$CI_COMMIT_BRANCH == "production"',
-    install: "command -v greenlight",
+    source,
   });
   const job = rendered["deploy-production"] as Job;
   const jobVariables: Record<string, string> = {
@@ -153,6 +160,7 @@ test("the component's job deploys through a real agent with the job's ID token",
     CI_REGISTRY_IMAGE: repository,
     CI_COMMIT_SHA: tag,
     CI_COMMIT_REF_NAME: "production",
+    CI_PROJECT_DIR: project,
     CI_PROJECT_PATH: "acme/shop",
     CI_PIPELINE_URL: "https://gitlab.example.com/acme/shop/-/pipelines/9",
     GITLAB_USER_LOGIN: "alice",
@@ -170,15 +178,9 @@ test("the component's job deploys through a real agent with the job's ID token",
   });
   // GitLab expands $VARIABLES inside job variables; the runner then puts everything in the environment.
   const expand = (value: string) => value.replace(/\$(\w+)/g, (_, name: string) => jobVariables[name] ?? "");
-  const bin = join(site.dir, "bin");
-  await mkdir(bin, { recursive: true });
-  await writeFile(
-    join(bin, "greenlight"),
-    `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, "dist", "greenlight.js")} "$@"\n`,
-  );
-  await chmod(join(bin, "greenlight"), 0o755);
   const env = {
-    PATH: `${bin}:${process.env.PATH ?? ""}`,
+    // A job image with Node.js and git on PATH, as the component asks of client_image.
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
     HOME: site.dir,
     TMPDIR: site.dir,
     ...jobVariables,
@@ -192,6 +194,8 @@ test("the component's job deploys through a real agent with the job's ID token",
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   assert.equal(code, 0, output);
+  assert.match(output, /^greenlight \d+\.\d+\.\d+ \(protocol \d+/m, "the installed client ran");
+  assert.ok(job.before_script?.[0]?.includes('clone --quiet --depth 1 --branch "$GREENLIGHT_VERSION"'));
   assert.match(output, /section_start:\d+:greenlight_health_\d+/);
   assert.equal(await site.servedVersion(), "v1");
   const record = (await site.state()).records.at(-1);
@@ -200,3 +204,14 @@ test("the component's job deploys through a real agent with the job's ID token",
     ["gitlab", "acme/shop", "alice"],
   );
 });
+
+function runGit(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`git ${args.join(" ")}: ${stderr}`)),
+    );
+  });
+}
