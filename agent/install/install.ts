@@ -1,5 +1,6 @@
 import { runProgram } from "../process/run-program.js";
-import { chmod, chown, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, copyFile, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { isSea } from "node:sea";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GreenlightError } from "../../shared/errors.js";
@@ -13,6 +14,10 @@ export const PATHS = {
   configFile: "/etc/greenlight/agent.yml",
   libDir: "/usr/local/lib/greenlight",
   agentScript: "/usr/local/lib/greenlight/greenlight-agent.js",
+  /** The single executable, when install runs from one: no Node.js on the server. */
+  agentBinary: "/usr/local/lib/greenlight/greenlight-agent",
+  /** What puts `greenlight-agent` on PATH: a link to whichever of the two was installed. */
+  binLink: "/usr/local/bin/greenlight-agent",
   unitFile: `/etc/systemd/system/${UNIT_NAME}`,
 };
 
@@ -77,9 +82,15 @@ export async function install(o: InstallOptions): Promise<void> {
   );
 
   await mkdir(at(PATHS.libDir), { recursive: true, mode: 0o755 });
-  await copyFile(agentBundle(), at(PATHS.agentScript));
-  await chmod(at(PATHS.agentScript), 0o644);
-  o.say(`installed the agent as ${PATHS.agentScript}`);
+  const program = agentProgram();
+  await copyFile(program.from, at(program.to));
+  await chmod(at(program.to), 0o755);
+  await mkdir(dirname(at(PATHS.binLink)), { recursive: true });
+  await rm(at(PATHS.binLink), { force: true });
+  await symlink(program.to, at(PATHS.binLink));
+  o.say(
+    `installed the agent as ${program.to}${program.command.length === 1 ? " (a single executable: no Node.js needed)" : ""}; ${PATHS.binLink} runs it`,
+  );
 
   // The pid file is only read; nginx -t opens the log files, so a host nginx's log directory is writable.
   const writable = new Set<string>(["/run/xtables.lock"]);
@@ -93,8 +104,7 @@ export async function install(o: InstallOptions): Promise<void> {
   await writeFile(
     at(PATHS.unitFile),
     renderUnit({
-      node: process.execPath,
-      agentScript: PATHS.agentScript,
+      program: program.command,
       configFile: PATHS.configFile,
       stateDir: config.state_dir,
       user: o.user,
@@ -128,7 +138,8 @@ export async function uninstall(o: {
   }
   await rm(at(PATHS.unitFile), { force: true });
   await rm(at(PATHS.libDir), { recursive: true, force: true });
-  o.say(`removed ${PATHS.unitFile} and ${PATHS.libDir}`);
+  await rm(at(PATHS.binLink), { force: true });
+  o.say(`removed ${PATHS.unitFile}, ${PATHS.libDir} and ${PATHS.binLink}`);
   if (!o.purge) {
     o.say(`kept ${PATHS.configDir} and the state directory (uninstall --purge removes them and the user)`);
     return;
@@ -148,6 +159,15 @@ async function readSource(file: string): Promise<string> {
   });
   parseConfig(text, file);
   return text;
+}
+
+/**
+ * What install puts on the server: this executable when install runs from the single executable, else the
+ * bundle, run by the node that runs install. `command` is how the unit starts it.
+ */
+function agentProgram(): { from: string; to: string; command: string[] } {
+  if (isSea()) return { from: process.execPath, to: PATHS.agentBinary, command: [PATHS.agentBinary] };
+  return { from: agentBundle(), to: PATHS.agentScript, command: [process.execPath, PATHS.agentScript] };
 }
 
 /** The agent as one file: this bundle when running from dist/, else dist/ beside the sources. */

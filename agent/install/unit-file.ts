@@ -1,6 +1,6 @@
 export interface UnitOptions {
-  node: string;
-  agentScript: string;
+  /** The agent's command line: the single executable, or node and the bundle. */
+  program: string[];
   configFile: string;
   stateDir: string;
   user: string;
@@ -33,7 +33,7 @@ Type=simple
 User=${o.user}
 Group=${o.user}
 SupplementaryGroups=docker
-ExecStart=${o.node} ${o.agentScript} run --config ${o.configFile}
+ExecStart=${o.program.join(" ")} run --config ${o.configFile}
 ExecReload=/bin/kill -HUP $MAINPID
 # SIGTERM: stop accepting, let running deploys reach their end (the agent waits up to 120 s), then exit.
 KillSignal=SIGTERM
@@ -80,10 +80,12 @@ WantedBy=multi-user.target
 `;
 }
 
-/** The unit as documented in packaging/: what install writes for a config with one service behind /etc/nginx. */
+/**
+ * The unit as documented in packaging/: what install writes from the single executable for a config with one
+ * service behind /etc/nginx.
+ */
 export const DOCUMENTED_UNIT = renderUnit({
-  node: "/usr/bin/node",
-  agentScript: "/usr/local/lib/greenlight/greenlight-agent.js",
+  program: ["/usr/local/lib/greenlight/greenlight-agent"],
   configFile: "/etc/greenlight/agent.yml",
   stateDir: "/var/lib/greenlight",
   user: "greenlight",

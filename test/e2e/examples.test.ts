@@ -80,6 +80,24 @@ test("the GitHub workflow example and action.yml pass the workflow schema; every
   assert.equal(steps, 3);
 });
 
+test("the release workflow passes the workflow schema, runs the release check and moves the major tag", async () => {
+  const text = await read(".github/workflows/release.yml");
+  assert.deepEqual(validateWorkflow(text).errors, []);
+  const workflow = parse(text) as {
+    on: { push: { tags: string[] } };
+    jobs: Record<string, { steps: { run?: string }[] }>;
+  };
+  assert.deepEqual(workflow.on.push.tags, ["v*.*.*"]);
+  const runs = Object.values(workflow.jobs).flatMap((job) => job.steps.map((step) => step.run ?? ""));
+  assert.ok(runs.some((run) => run.includes('scripts/release-check.mjs "$GITHUB_REF_NAME"')));
+  assert.ok(
+    runs.some((run) => run.includes("bash .ci/run")),
+    "the whole suite runs before anything is published",
+  );
+  assert.ok(runs.some((run) => run.includes("sha256sum")));
+  assert.ok(runs.some((run) => /git push --force origin "refs\/tags\/\$major"/.test(run)));
+});
+
 test("the GitLab pipeline example includes the component with declared inputs only", async () => {
   const spec = await component();
   const pipeline = parse(await read("examples/gitlab/.gitlab-ci.yml")) as {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { access, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { access, lstat, mkdtemp, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -60,7 +60,12 @@ test("install into a root: config, state, the agent and a unit that systemd-anal
         "etc/systemd/system/greenlight-agent.service",
       ].map(mode),
     ),
-    ["755", "750", "640", "750", "644", "644"],
+    ["755", "750", "640", "750", "755", "644"],
+  );
+  // greenlight-agent is on PATH: a link to what was installed.
+  assert.equal(
+    await readlink(join(root, "usr/local/bin/greenlight-agent")),
+    "/usr/local/lib/greenlight/greenlight-agent.js",
   );
   const unit = await readFile(join(root, "etc/systemd/system/greenlight-agent.service"), "utf8");
   assert.match(unit, /^User=greenlight$/m);
@@ -102,6 +107,7 @@ test("uninstall keeps config and state; --purge removes them too", async () => {
   assert.equal(kept.code, 0, kept.stderr);
   assert.equal(await present("etc/systemd/system/greenlight-agent.service"), false);
   assert.equal(await present("usr/local/lib/greenlight"), false);
+  assert.equal(await lstat(join(root, "usr/local/bin/greenlight-agent")).catch(() => undefined), undefined);
   assert.equal(await present("etc/greenlight/agent.yml"), true);
   assert.equal(await present("var/lib/greenlight"), true);
   const purged = await agent("uninstall", "--root", root, "--purge");
