@@ -9,6 +9,7 @@ import { DockerRuntime } from "./runtime/docker/runtime.js";
 import { RuntimeHealthReadiness } from "./readiness/docker-health.js";
 import { HttpReadiness } from "./readiness/http.js";
 import { SettledReadiness } from "./readiness/settled.js";
+import { SwarmRollout } from "./runtime/swarm/rollout.js";
 import { TcpReadiness } from "./readiness/tcp.js";
 import { ReleaseStore } from "./state/releases.js";
 import { NatSwitch } from "./switch/nat/nat-switch.js";
@@ -36,6 +37,15 @@ export function composeService(agent: AgentConfig, docker: Docker, name: string)
     store: new ReleaseStore(agent.state_dir, name, config.keep_releases),
     runtime,
   };
+  if (config.runtime === "swarm") {
+    // Swarm starts, checks, moves and stops the tasks; this host's Docker only pulls and runs the release command.
+    const rollout = new SwarmRollout(docker, agent, unit, config);
+    const readiness = new RuntimeHealthReadiness(runtime, config.health);
+    if (config.kind === "worker") return { ...base, readiness, rollout };
+    const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
+    const proxy = new NginxProxy(new HostNginx(config.nginx), { service: name, unit, upstreamName, config });
+    return { ...base, readiness, rollout, proxy, rolloutAddress: `127.0.0.1:${config.swarm?.publish ?? 0}` };
+  }
   if (config.kind === "worker") {
     return { ...base, readiness: new SettledReadiness(runtime, config) };
   }

@@ -63,6 +63,7 @@ const codes = {
   SWITCH_FAILED: { exit: EXIT.deployFailed, close: 1000 },
   VERIFY_FAILED: { exit: EXIT.deployFailed, close: 1000 },
   RELEASE_COMMAND_FAILED: { exit: EXIT.deployFailed, close: 1000 },
+  ROLLOUT_FAILED: { exit: EXIT.deployFailed, close: 1000 },
   NO_RELEASE_TO_ROLL_BACK: { exit: EXIT.deployFailed, close: 1000 },
   DOCKER_UNAVAILABLE: { exit: EXIT.deployFailed, close: 1000 },
   INTERRUPTED: { exit: EXIT.deployFailed, close: 1000 },

@@ -98,7 +98,8 @@ export async function checkConfigText(source: string): Promise<ConfigProblem[]> 
       nginxTests.set(JSON.stringify(command), ["services", name, "nginx", "test"]);
     }
     const switching = object(service.switch);
-    if (switching.mode === "nat" || (switching.mode === undefined && !nginx.container)) {
+    const swarm = service.runtime === "swarm";
+    if (!swarm && (switching.mode === "nat" || (switching.mode === undefined && !nginx.container))) {
       for (const tool of Object.keys(NAT_TOOLS) as (keyof typeof NAT_TOOLS)[]) {
         const binary = text(switching[tool]) ?? tool;
         if (!natTools.has(binary)) natTools.set(binary, { tool, path: ["services", name, "switch", tool] });

@@ -139,6 +139,42 @@ const SwitchConfig = z.strictObject({
   nft: z._default(z.string(), "nft"),
 });
 
+/** Swarm's own update settings (`update_config`), exposed as they are: each batch of tasks replaced and watched. */
+const SwarmUpdate = z.strictObject({
+  parallelism: z._default(z.int().check(z.minimum(1)), 1),
+  delay: z._default(duration, 0),
+  /** How long Swarm watches each new task for a failure before it counts the task as updated. */
+  monitor: z._default(duration, 5000),
+  max_failure_ratio: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0),
+  /** start-first: a new task runs before the old one stops (no gap); stop-first for a singleton. */
+  order: z._default(z.enum(["start-first", "stop-first"]), "start-first"),
+  /** How long a deploy follows Swarm's update (or its rollback) before it gives up following. */
+  timeout: z._default(duration, 600_000),
+});
+
+/**
+ * `runtime: swarm`: the service is a Docker Swarm service on this manager. A deploy is Swarm's own rolling
+ * update to the new image's digest; Swarm rolls back by itself when new tasks fail.
+ */
+const SwarmConfig = z.strictObject({
+  /** The port Swarm's routing mesh publishes a web service on; nginx on this host proxies to it. */
+  publish: z.optional(port(1024)),
+  update: z._default(SwarmUpdate, {
+    parallelism: 1,
+    delay: 0,
+    monitor: 5000,
+    max_failure_ratio: 0,
+    order: "start-first",
+    timeout: 600_000,
+  }),
+  /** Overlay networks (by name) the tasks join, besides the routing mesh. */
+  networks: z._default(z.array(z.string()), []),
+  /** Swarm secrets and configs by name, mounted at /run/secrets/<name> and /<name>. */
+  secrets: z._default(z.array(z.string()), []),
+  configs: z._default(z.array(z.string()), []),
+});
+export type SwarmConfig = z.output<typeof SwarmConfig>;
+
 export const NOTIFY_EVENTS = ["started", "succeeded", "failed", "rolled_back"] as const;
 
 /** A URL told about deploys: Slack-compatible `{ "text": … }` by default, or the full event as JSON. */
@@ -163,6 +199,9 @@ const ServiceFields = z.strictObject({
       return parsed !== undefined && !parsed.tag && !parsed.digest;
     }, "must be a repository without tag or digest, e.g. 127.0.0.1:5000/web"),
   ),
+  /** docker: blue/green containers on this host; swarm: a Swarm service, rolled by Swarm (see `swarm`). */
+  runtime: z._default(z.enum(["docker", "swarm"]), "docker"),
+  swarm: z.optional(SwarmConfig),
   /** web: takes HTTP traffic through nginx (needs port and nginx); worker: no port, no proxy, no switch. */
   kind: z._default(z.enum(["web", "worker"]), "web"),
   port: z.optional(port(1)),
@@ -276,6 +315,19 @@ const ServiceConfig = z.pipe(
       issue(payload, `a web service needs ${key}; a service without one is kind: worker`, [key]);
     }
     if (port === undefined || nginx === undefined) return z.NEVER;
+    if (common.runtime === "swarm") {
+      // Swarm moves traffic itself (its routing mesh): nginx proxies to the published port, nothing switches.
+      if (common.swarm?.publish === undefined)
+        issue(payload, "a Swarm web service needs swarm.publish: the port nginx reaches it on", ["swarm"]);
+      if (service.switch !== undefined)
+        issue(payload, "a Swarm service is not switched: Swarm updates its tasks; remove switch", ["switch"]);
+      if (nginx.container)
+        issue(payload, "a Swarm service needs nginx on the host (it proxies to the published port)", [
+          "nginx",
+        ]);
+    } else if (common.swarm !== undefined) {
+      issue(payload, "swarm settings need runtime: swarm", ["swarm"]);
+    }
     const switching = service.switch ?? { iptables: "iptables", conntrack: "conntrack", nft: "nft" };
     // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.
     const mode = switching.mode ?? (nginx.container ? "reload" : "nat");
@@ -486,7 +538,7 @@ export const AgentConfigSchema = z
       }
       const seen = new Map<number, string>();
       for (const [name, service] of Object.entries(config.services)) {
-        if (service.kind !== "web" || service.switch.mode !== "nat") continue;
+        if (service.kind !== "web" || service.runtime === "swarm" || service.switch.mode !== "nat") continue;
         const port = stablePort(service.container_name ?? name, service.switch.port);
         const other = seen.get(port);
         if (other) {

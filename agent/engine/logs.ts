@@ -50,6 +50,21 @@ export async function streamServiceLogs(
       }
       const since = read ? Math.max(1, Math.ceil((Date.now() - read.at) / 1000)) : request.sinceS;
       const at = Date.now();
+      if (ports.rollout) {
+        // Swarm's own view of the service's output: every task's, on every node.
+        const reading = await ports.rollout.readOutput(
+          {
+            follow: request.follow,
+            ...(tail !== undefined ? { tail } : {}),
+            ...(since !== undefined ? { sinceS: since } : {}),
+          },
+          (line, cut, stream) => output.line(line, cut, stream),
+        );
+        const stop = () => reading.stop();
+        request.signal.addEventListener("abort", stop, { once: true });
+        await reading.ended.finally(() => request.signal.removeEventListener("abort", stop));
+        return request.signal.aborted ? "stopped by the client" : "end of the log";
+      }
       // A live colour that is not running (it crashed) still has its last words to read.
       const sources = running.length > 0 ? running.map((instance) => instance.id) : [name];
       const readings = await Promise.all(

@@ -168,6 +168,45 @@ export interface TrafficSwitch {
   remove(): Promise<void>;
 }
 
+/** What the orchestrator runs for a service, and whether it is still rolling it. */
+export interface RolloutState {
+  /** `repo@sha256:…` the service runs (or rolls to). */
+  image: string;
+  updating: boolean;
+}
+
+export interface RolloutOutcome {
+  /** Every task runs the new image. */
+  converged: boolean;
+  /** Some task of the new image ran (took traffic) before the end. */
+  newTasksRan: boolean;
+  /** The orchestrator's own words when it did not converge (it rolled back, or paused). */
+  message?: string;
+}
+
+/**
+ * A runtime that rolls a service's tasks to a new image itself (Docker Swarm): it starts, checks, moves traffic
+ * and stops, and rolls back on its own when new tasks fail. The engine asks for the update and follows it.
+ */
+export interface Rollout {
+  /** Creates or updates the service to `image` and follows the update to its end. */
+  roll(
+    spec: { image: string; release: string; deployId: string },
+    log: StepLogger,
+    signal?: AbortSignal,
+  ): Promise<RolloutOutcome>;
+  /** Asks the orchestrator to go back to what ran before the update in progress, and follows that. */
+  revert(log: StepLogger): Promise<void>;
+  /** What runs now; undefined when the service does not exist yet. */
+  state(): Promise<RolloutState | undefined>;
+  /** Follows an update already under way (one an agent restart interrupted) to its end. */
+  follow(log: StepLogger): Promise<RolloutOutcome>;
+  /** The service's output, as `Runtime.readOutput` reads an instance's. */
+  readOutput(request: OutputRequest, onLine: OutputLine): Promise<OutputReading>;
+  /** Removes the service. */
+  remove(): Promise<void>;
+}
+
 /** Everything the engine needs to act on one configured service. */
 export interface ServicePorts {
   name: string;
@@ -180,4 +219,11 @@ export interface ServicePorts {
   /** Both absent for a worker: it takes no traffic, so nothing fronts it and nothing switches. */
   proxy?: Proxy;
   traffic?: TrafficSwitch;
+  /**
+   * Present when an orchestrator rolls the service (Swarm): the deploy asks it to update instead of starting a
+   * colour and switching; `runtime` then only pulls and runs the release command on this host.
+   */
+  rollout?: Rollout;
+  /** Where the proxy reaches a rolled service (Swarm's published port on this host). */
+  rolloutAddress?: string;
 }

@@ -5,6 +5,7 @@ import type { Colour } from "../../shared/events.js";
 type Live = { colour: Colour; release: string };
 import { drainConnections } from "./drain.js";
 import { addressesOf, openOn, pointsAt } from "./instances.js";
+import { settleRollout } from "./rollout-reconcile.js";
 import type { InstanceSummary, ServicePorts, TrafficSwitch } from "./ports.js";
 import type { StepLogger } from "./step-logger.js";
 
@@ -17,6 +18,7 @@ import type { StepLogger } from "./step-logger.js";
  */
 export async function reconcileService(ports: ServicePorts, log: StepLogger): Promise<void> {
   const { runtime, traffic, store } = ports;
+  await settleRollout(ports, log);
   const state = await store.read();
   const instances = await runtime.list();
   const live = traffic

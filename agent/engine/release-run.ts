@@ -24,6 +24,8 @@ export interface ReleaseRun {
   stopOutput?: () => void;
   outputSeen?: boolean;
   hadUpstream?: boolean;
+  /** An orchestrator's update ran some new tasks (they took traffic) before it ended. */
+  tookTraffic?: boolean;
   /** The old instance was stopped before the new one started (a worker with overlap off). */
   halted?: boolean;
   drainTail?: number;

@@ -15,6 +15,7 @@ import { health } from "./steps/health.js";
 import { pull } from "./steps/pull.js";
 import { record } from "./steps/record.js";
 import { releasePhase } from "./steps/release-phase.js";
+import { rollout } from "./steps/rollout.js";
 import { start } from "./steps/start.js";
 import { stop } from "./steps/stop.js";
 import { switchTraffic } from "./steps/switch.js";
@@ -39,6 +40,9 @@ export const RELEASE_PLAN: PlanStep<ReleaseRun>[] = [
  * the next deploy of the service waits until the old colour is gone.
  */
 export const AFTER_RESULT: PlanStep<ReleaseRun>[] = [stop];
+
+/** A service an orchestrator rolls (Swarm): it starts, checks, moves and stops; the agent asks and follows. */
+export const ROLLOUT_PLAN: PlanStep<ReleaseRun>[] = [pull, releasePhase, rollout, record];
 
 export interface ReleaseOptions {
   stateDir: string;
@@ -89,7 +93,8 @@ export async function runReleasePlan(
   };
   try {
     run = await beginRelease(ports, request, log, output, durations);
-    const outcome = await runPlan(RELEASE_PLAN, run, log, durations, request.signal);
+    const plan = ports.rollout ? ROLLOUT_PLAN : RELEASE_PLAN;
+    const outcome = await runPlan(plan, run, log, durations, request.signal);
     quiet();
     if (run.drainTail !== undefined) durations.drainTail = run.drainTail;
     durations.total = Date.now() - started;
@@ -112,7 +117,10 @@ export async function runReleasePlan(
       const result: DeployResult = {
         ...base,
         // Traffic reached the new release before the failure: it served, and was rolled back.
-        status: outcome.completed.some((step) => MOVES_TRAFFIC.has(step)) ? "rolled_back" : "failed",
+        status:
+          run.tookTraffic || outcome.completed.some((step) => MOVES_TRAFFIC.has(step))
+            ? "rolled_back"
+            : "failed",
         release: run.releaseId,
         ...(run.pulled ? { digest: run.pulled.digest } : {}),
         durations,
@@ -134,7 +142,7 @@ export async function runReleasePlan(
       durations,
     };
     options.report?.(result);
-    await finishAfterResult(run, durations, AFTER_RESULT);
+    await finishAfterResult(run, durations, ports.rollout ? [] : AFTER_RESULT);
     return result;
   } finally {
     quiet();

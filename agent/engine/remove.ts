@@ -13,6 +13,10 @@ export async function removeService(ports: ServicePorts, log: StepLogger): Promi
     log.info(`removed ${instance.name}`);
   }
   if (await runtime.remove(`${ports.unit}-release`, 0)) log.info(`removed ${ports.unit}-release`);
+  if (ports.rollout) {
+    await ports.rollout.remove();
+    log.info(`removed Swarm service ${ports.unit}`);
+  }
   if (traffic) {
     await traffic.remove();
     log.info(`removed the ${traffic.mode} switch's rules`);

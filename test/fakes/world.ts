@@ -13,6 +13,8 @@ import type {
   OutputRequest,
   Proxy,
   Readiness,
+  Rollout,
+  RolloutOutcome,
   Runtime,
   ServicePorts,
   SwitchState,
@@ -38,6 +40,10 @@ export class FakeWorld {
   healthGate: Promise<void> | undefined;
   /** Instances per colour (the service's replicas). */
   replicas = 1;
+  /** What the fake orchestrator's next update ends as (a rollout service). */
+  rolloutOutcome: RolloutOutcome = { converged: true, newTasksRan: true };
+  /** The image the fake orchestrator runs. */
+  rolled: string | undefined;
   /** Followed outputs by instance name: calling one ends it, as a stopping container does. */
   readonly readers = new Map<string, () => void>();
   /** Instances of this colour exit soon after they start: a worker that crashes. */
@@ -202,7 +208,13 @@ export interface FakeService {
 }
 
 export async function fakeService(
-  options: { verify?: boolean; release?: boolean; worker?: { overlap: boolean }; dir?: string } = {},
+  options: {
+    verify?: boolean;
+    release?: boolean;
+    worker?: { overlap: boolean };
+    dir?: string;
+    rollout?: boolean;
+  } = {},
 ): Promise<FakeService> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "greenlight-fake-")));
   const world = new FakeWorld();
@@ -250,6 +262,27 @@ ${traffic}${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" :
   const ports = (agent: AgentConfig): ServicePorts => {
     const service = agent.services.web ?? config.services.web!;
     const base = { name: "web", unit: "web", config: service, store, runtime };
+    if (options.rollout) {
+      const rollout: Rollout = {
+        roll: async (spec, _log, signal) => {
+          world.call("rollout.roll");
+          if (world.healthGate) {
+            await new Promise<void>((resolve, reject) => {
+              void world.healthGate?.then(resolve);
+              signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
+            });
+          }
+          if (world.rolloutOutcome.converged) world.rolled = spec.image;
+          return world.rolloutOutcome;
+        },
+        revert: async () => world.call("rollout.revert"),
+        state: async () => (world.rolled ? { image: world.rolled, updating: false } : undefined),
+        follow: async () => world.rolloutOutcome,
+        readOutput: async () => ({ ended: Promise.resolve(), stop: () => undefined }),
+        remove: async () => world.call("rollout.remove"),
+      };
+      return { ...base, readiness, proxy, rollout, rolloutAddress: "127.0.0.1:18080" };
+    }
     if (service.kind === "worker") {
       // The real readiness of a worker, over the fake runtime: its settle time and its exits are what is tested.
       const settled = new SettledReadiness(runtime, service);

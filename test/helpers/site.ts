@@ -35,6 +35,8 @@ export interface SiteOptions {
   nginxInContainer?: boolean;
   /** A worker: no port, no nginx, no switch (the site's nginx still runs, unused). */
   worker?: boolean;
+  /** A Swarm service published on this port (the engine must be a Swarm manager): no switch. */
+  swarm?: { publish: number; update?: Record<string, unknown> };
 }
 
 /**
@@ -74,9 +76,14 @@ export class Site {
         };
     const traffic = options.worker
       ? {}
-      : // Sites live side by side on one host: each gets a stable port no other holds (the derived one, a hash
-        // of the name into 1,000 ports, collides now and then), unless the test sets its own.
-        { switch: { port: await freeStablePort(), ...(options.extra?.switch as Record<string, unknown>) } };
+      : options.swarm
+        ? {
+            runtime: "swarm",
+            swarm: { publish: options.swarm.publish, update: { monitor: "2s", ...options.swarm.update } },
+          }
+        : // Sites live side by side on one host: each gets a stable port no other holds (the derived one, a hash
+          // of the name into 1,000 ports, collides now and then), unless the test sets its own.
+          { switch: { port: await freeStablePort(), ...(options.extra?.switch as Record<string, unknown>) } };
     const config = {
       id: options.agentId ?? "test-agent",
       state_dir: join(dir, "state"),

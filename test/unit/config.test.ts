@@ -153,3 +153,30 @@ apps:
     ],
   );
 });
+
+test("a Swarm service takes Swarm's update settings, needs a published port for the web, and no switch", () => {
+  const swarm = valid.replace(
+    "    port: 8080\n",
+    "    port: 8080\n    runtime: swarm\n    swarm: { publish: 18080, update: { parallelism: 2, monitor: 10s } }\n",
+  );
+  const web = parseConfig(swarm).services.web;
+  assert.equal(web?.runtime, "swarm");
+  assert.deepEqual(web?.swarm?.update, {
+    parallelism: 2,
+    delay: 0,
+    monitor: 10_000,
+    max_failure_ratio: 0,
+    order: "start-first",
+    timeout: 600_000,
+  });
+  assert.deepEqual(
+    problemsOf(swarm.replace("publish: 18080, ", "") + "    switch: { mode: nat }\n").map((p) => [
+      p.path,
+      p.message,
+    ]),
+    [
+      ["services.web.swarm", "a Swarm web service needs swarm.publish: the port nginx reaches it on"],
+      ["services.web.switch", "a Swarm service is not switched: Swarm updates its tasks; remove switch"],
+    ],
+  );
+});

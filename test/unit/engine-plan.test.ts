@@ -415,3 +415,40 @@ test("replicas: every one of the new colour must be ready; one that never is fai
   assert.deepEqual(service.world.running(), ["green", "green", "green"]);
   assert.equal(service.world.current?.addresses.length, 3);
 });
+
+test("an orchestrated service (Swarm): the update is asked and followed; Swarm's own rollback is reported, a cancel reverts", async () => {
+  const service = await fakeService({ rollout: true });
+  const engine = new Engine(service.config, service.compose);
+  const first = await engine.deploy("web", V1);
+  assert.equal(first.status, "succeeded");
+  assert.deepEqual(service.world.calls, ["runtime.pull", "rollout.roll"], "no colour is started or switched");
+  assert.match(service.world.rolled ?? "", /@sha256:d{64}$/, "rolled to the digest");
+
+  service.world.calls.length = 0;
+  service.world.rolloutOutcome = {
+    converged: false,
+    newTasksRan: true,
+    message: "update rolled back due to failure",
+  };
+  const failed = await engine.deploy("web", V2);
+  assert.equal(failed.status, "rolled_back", "a new task ran before Swarm rolled back");
+  assert.equal(failed.error?.code, "ROLLOUT_FAILED");
+  assert.match(failed.error?.message ?? "", /update rolled back due to failure/);
+  assert.deepEqual(
+    service.world.calls,
+    ["runtime.pull", "rollout.roll"],
+    "Swarm undid it; nothing more to undo",
+  );
+  assert.equal((await service.compose(service.config, "web").store.read()).live?.release, "1");
+
+  service.world.calls.length = 0;
+  service.world.rolloutOutcome = { converged: true, newTasksRan: true };
+  service.world.healthGate = new Promise<void>(() => undefined);
+  const started = await engine.startDeploy("web", V2, { by: { key: "ci" } });
+  while (!service.world.calls.includes("rollout.roll"))
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  engine.cancel("web", started.log.deployId, "ci");
+  const cancelled = await started.done;
+  assert.equal(cancelled.error?.code, "CANCELLED");
+  assert.deepEqual(service.world.calls.slice(-1), ["rollout.revert"]);
+});

@@ -21,13 +21,15 @@ export async function readLogs(
   idOrName: string,
   request: OutputRequest,
   onLine: OutputLine,
+  /** A container's, or a Swarm service's (all of its tasks'): Docker frames both the same way. */
+  resource: "containers" | "services" = "containers",
 ): Promise<OutputReading> {
   // Always as a stream (dockerode buffers the whole answer unless it follows): a container's past output may
   // be any size, and is read line by line like the rest.
   const raw = await new Promise<Readable>((resolve, reject) => {
     modemOf(docker).dial(
       {
-        path: `/containers/${encodeURIComponent(idOrName)}/logs?`,
+        path: `/${resource}/${encodeURIComponent(idOrName)}/logs?`,
         method: "GET",
         isStream: true,
         statusCodes: { 200: true, 404: "no such container", 500: "server error" },

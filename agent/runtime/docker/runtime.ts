@@ -1,7 +1,5 @@
 import type Docker from "dockerode";
-import { readFile } from "node:fs/promises";
 import type { Colour } from "../../../shared/events.js";
-import { registryOf } from "../../../shared/names.js";
 import type { AgentConfig, ServiceConfig } from "../../config/schema.js";
 import { countOpenConnections } from "./connections.js";
 import { dockerUnavailable } from "../../docker-api/client.js";
@@ -18,7 +16,7 @@ import {
   stopContainer,
 } from "./containers.js";
 import { followLogs, readLogs, tailLogs } from "./logs.js";
-import { condensePullProgress, pullImage, type PullReport, type RegistryAuth } from "./pull.js";
+import { condensePullProgress, pullImage, type PullReport } from "./pull.js";
 import type {
   Instance,
   InstanceSummary,
@@ -29,9 +27,7 @@ import type {
   RunOnceSpec,
   Runtime,
 } from "../../engine/ports.js";
-import { homedir } from "node:os";
-import { join } from "node:path";
-import { dockerConfigCredentials } from "./docker-credentials.js";
+import { registryAuthFor } from "./registry-auth.js";
 import { runOnce } from "./run-once.js";
 import { serviceEnv } from "./service-env.js";
 
@@ -56,7 +52,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async pull(image: string, onProgress: PullReport): Promise<{ digest: string; pinned: string }> {
-    const auth = await this.registryAuth(image);
+    const auth = await registryAuthFor(this.agent, image);
     return pullImage(this.docker, image, auth, condensePullProgress(onProgress)).catch((error: unknown) => {
       throw this.unavailable(error) ?? error;
     });
@@ -189,18 +185,5 @@ export class DockerRuntime implements Runtime {
     this.pids.set(running.id, running.pid);
     const address = this.port ? `${running.ip}:${this.port}` : running.ip;
     return { id: running.id, address, gateway: running.gateway };
-  }
-
-  /** The agent's own `registries:` entry first; else the login Docker itself has (config.json, helpers). */
-  private async registryAuth(image: string): Promise<RegistryAuth | undefined> {
-    const host = registryOf(image);
-    const auth = this.agent.registries[host];
-    if (auth) {
-      const password = auth.password ?? (await readFile(auth.password_file ?? "", "utf8")).trim();
-      return { username: auth.username, password, serveraddress: host };
-    }
-    const configDir = this.agent.docker.config_dir ?? process.env.DOCKER_CONFIG ?? join(homedir(), ".docker");
-    const login = await dockerConfigCredentials(host, configDir);
-    return login ? { ...login, serveraddress: host } : undefined;
   }
 }
