@@ -300,6 +300,8 @@ const ServiceConfig = z.pipe(
   ServiceFields,
   z.transform((service: ServiceFields, payload): WebService | WorkerService => {
     const { port, nginx, kind, ...common } = service;
+    if (common.runtime !== "swarm" && common.swarm !== undefined)
+      issue(payload, "swarm settings need runtime: swarm", ["swarm"]);
     if (kind === "worker") {
       for (const key of ["port", "nginx", "switch", "verify"] as const) {
         if (service[key] === undefined) continue;
@@ -325,8 +327,6 @@ const ServiceConfig = z.pipe(
         issue(payload, "a Swarm service needs nginx on the host (it proxies to the published port)", [
           "nginx",
         ]);
-    } else if (common.swarm !== undefined) {
-      issue(payload, "swarm settings need runtime: swarm", ["swarm"]);
     }
     const switching = service.switch ?? { iptables: "iptables", conntrack: "conntrack", nft: "nft" };
     // NAT mode rewrites connections the host itself opens; an nginx container's go through another netns.

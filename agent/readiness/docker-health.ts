@@ -35,7 +35,9 @@ export class RuntimeHealthReadiness implements Readiness {
       exitState: () => this.runtime.exitState(instance.id),
       ...(signal ? { signal } : {}),
     });
-    log.info(`healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`);
+    log.info(
+      `${instance.id.slice(0, 12)} healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`,
+    );
     return outcome;
   }
 }

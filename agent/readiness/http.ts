@@ -37,7 +37,9 @@ export class HttpReadiness implements Readiness {
       },
       ...(signal ? { signal } : {}),
     });
-    log.info(`healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`);
+    log.info(
+      `${instance.address} healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`,
+    );
     return outcome;
   }
 }

@@ -44,7 +44,9 @@ export class TcpReadiness implements Readiness {
       exitState: () => this.runtime.exitState(instance.id),
       ...(signal ? { signal } : {}),
     });
-    log.info(`accepting connections after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`);
+    log.info(
+      `${instance.address} accepting connections after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`,
+    );
     return outcome;
   }
 }

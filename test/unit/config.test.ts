@@ -180,3 +180,13 @@ test("a Swarm service takes Swarm's update settings, needs a published port for 
     ],
   );
 });
+
+test("swarm settings on a service that is not a Swarm service are refused", () => {
+  const problems = problemsOf(
+    valid.replace("    port: 8080\n", "    port: 8080\n    swarm: { publish: 18080 }\n"),
+  );
+  assert.deepEqual(
+    problems.map((p) => [p.path, p.message]),
+    [["services.web.swarm", "swarm settings need runtime: swarm"]],
+  );
+});
