@@ -3,7 +3,7 @@ import { GreenlightError } from "../../shared/errors.js";
 import type { ServiceConfig } from "../config/schema.js";
 import type { Instance, Readiness, Runtime } from "../engine/ports.js";
 import type { StepLogger } from "../engine/step-logger.js";
-import { pollUntilReady } from "./poll.js";
+import { pollInstance } from "./poll.js";
 
 /**
  * Ready when the runtime says the image's own health check passes (`health.docker: true`): the HEALTHCHECK the
@@ -23,21 +23,17 @@ export class RuntimeHealthReadiness implements Readiness {
       );
     }
     log.info(`waiting for the image's HEALTHCHECK to pass (deadline ${formatDuration(this.health.timeout)})`);
-    const outcome = await pollUntilReady({
-      what: "(the image's HEALTHCHECK)",
-      check: async () => {
-        const status = await this.runtime.healthStatus(instance.id);
-        return status === "healthy" ? true : status;
+    return pollInstance(
+      { runtime: this.runtime, health: this.health, instance, log },
+      {
+        what: "(the image's HEALTHCHECK)",
+        check: async () => {
+          const status = await this.runtime.healthStatus(instance.id);
+          return status === "healthy" ? true : status;
+        },
+        ready: `${instance.id.slice(0, 12)} healthy`,
       },
-      intervalMs: this.health.interval,
-      timeoutMs: this.health.timeout,
-      requestTimeoutMs: this.health.request_timeout,
-      exitState: () => this.runtime.exitState(instance.id),
-      ...(signal ? { signal } : {}),
-    });
-    log.info(
-      `${instance.id.slice(0, 12)} healthy after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`,
+      signal,
     );
-    return outcome;
   }
 }

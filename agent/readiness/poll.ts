@@ -1,3 +1,7 @@
+import { formatDuration } from "../../shared/duration.js";
+import type { ServiceConfig } from "../config/schema.js";
+import type { Instance, Runtime } from "../engine/ports.js";
+import type { StepLogger } from "../engine/step-logger.js";
 import { GreenlightError, asGreenlightError } from "../../shared/errors.js";
 
 /** One check: true when ready, else what it saw ("HTTP 503", "ECONNREFUSED", "starting"). */
@@ -45,4 +49,28 @@ export async function pollUntilReady(target: PollTarget): Promise<{ attempts: nu
     }
     await new Promise((resolve) => setTimeout(resolve, target.intervalMs));
   }
+}
+
+/**
+ * Polls one instance with the service's health timings (interval, deadline, per-check timeout), failing fast
+ * when it exits, and says when it is ready: what every readiness adapter does around its own check.
+ */
+export async function pollInstance(
+  target: { runtime: Runtime; health: ServiceConfig["health"]; instance: Instance; log: StepLogger },
+  probe: { what: string; check: Check; ready: string; onAttempt?: PollTarget["onAttempt"] },
+  signal?: AbortSignal,
+): Promise<{ attempts: number; elapsedMs: number }> {
+  const { runtime, health, instance, log } = target;
+  const outcome = await pollUntilReady({
+    what: probe.what,
+    check: probe.check,
+    intervalMs: health.interval,
+    timeoutMs: health.timeout,
+    requestTimeoutMs: health.request_timeout,
+    exitState: () => runtime.exitState(instance.id),
+    ...(probe.onAttempt ? { onAttempt: probe.onAttempt } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  log.info(`${probe.ready} after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`);
+  return outcome;
 }

@@ -3,7 +3,7 @@ import { formatDuration } from "../../shared/duration.js";
 import type { ServiceConfig } from "../config/schema.js";
 import type { Instance, Readiness, Runtime } from "../engine/ports.js";
 import type { StepLogger } from "../engine/step-logger.js";
-import { pollUntilReady } from "./poll.js";
+import { pollInstance } from "./poll.js";
 
 /** A connection accepted in time: nothing more can be known of a service that does not speak HTTP. */
 export function tcpCheck(address: string, timeoutMs: number): Promise<true | string> {
@@ -35,18 +35,14 @@ export class TcpReadiness implements Readiness {
     log.info(
       `waiting for ${instance.address} to accept a connection (deadline ${formatDuration(this.health.timeout)})`,
     );
-    const outcome = await pollUntilReady({
-      what: `tcp ${instance.address}`,
-      check: (timeoutMs) => tcpCheck(instance.address, timeoutMs),
-      intervalMs: this.health.interval,
-      timeoutMs: this.health.timeout,
-      requestTimeoutMs: this.health.request_timeout,
-      exitState: () => this.runtime.exitState(instance.id),
-      ...(signal ? { signal } : {}),
-    });
-    log.info(
-      `${instance.address} accepting connections after ${formatDuration(outcome.elapsedMs)} (${outcome.attempts} checks)`,
+    return pollInstance(
+      { runtime: this.runtime, health: this.health, instance, log },
+      {
+        what: `tcp ${instance.address}`,
+        check: (timeoutMs) => tcpCheck(instance.address, timeoutMs),
+        ready: `${instance.address} accepting connections`,
+      },
+      signal,
     );
-    return outcome;
   }
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { DOCKER_CLI, docker, run } from "../helpers/run.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
+import { withHealthcheck } from "../fixtures/test-app.js";
 
 const stack = useStack();
 const sites: Site[] = [];
@@ -14,20 +14,6 @@ before(async () => {
 after(async () => {
   for (const site of sites) await site.stop();
 });
-
-/** The test app with a HEALTHCHECK of its own, as an image's authors would write it (built with docker build). */
-async function withHealthcheck(base: string, tag: string): Promise<string> {
-  const ref = `${base.slice(0, base.lastIndexOf(":"))}:${tag}`;
-  await docker("pull", base);
-  const dockerfile = [
-    `FROM ${base}`,
-    "HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health || exit 1",
-  ].join("\n");
-  await run(DOCKER_CLI, ["build", "-q", "-t", ref, "-"], { input: dockerfile, timeoutMs: 120_000 });
-  await docker("push", ref);
-  await docker("rmi", ref, base);
-  return ref;
-}
 
 async function site(health: Record<string, unknown>): Promise<Site> {
   const started = await Site.start({ registry: stack.registry.host, extra: { health } });

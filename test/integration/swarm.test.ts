@@ -1,28 +1,15 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { DOCKER_CLI, docker, run } from "../helpers/run.js";
+import { docker } from "../helpers/run.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
+import { withHealthcheck } from "../fixtures/test-app.js";
 
 const stack = useStack();
 let site: Site;
 let joined = false;
 const publish = 30000 + Math.floor(Math.random() * 5000);
-
-/** The test app with a HEALTHCHECK of its own (Swarm gates each task on it), built with docker build. */
-async function withHealthcheck(base: string, tag: string, startPeriod?: string): Promise<string> {
-  const ref = `${base.slice(0, base.lastIndexOf(":"))}:${tag}`;
-  await docker("pull", base);
-  const dockerfile = [
-    `FROM ${base}`,
-    `HEALTHCHECK --interval=1s --timeout=2s --retries=2${startPeriod ? ` --start-period=${startPeriod}` : ""} CMD wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/health || exit 1`,
-  ].join("\n");
-  await run(DOCKER_CLI, ["build", "-q", "-t", ref, "-"], { input: dockerfile, timeoutMs: 120_000 });
-  await docker("push", ref);
-  await docker("rmi", ref, base);
-  return ref;
-}
 
 /**
  * The version each running task of the service answers, asked inside the task. Swarm's routing mesh needs IPVS,
