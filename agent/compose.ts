@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import { GreenlightError } from "../shared/errors.js";
-import { findService, stablePort, type AgentConfig } from "./config/schema.js";
+import { findService, stablePort, type AgentConfig, type WebService } from "./config/schema.js";
 import type { ServicePorts } from "./engine/ports.js";
 import { ContainerNginx, HostNginx } from "./proxy/nginx/controller.js";
 import { defaultUpstreamName } from "./proxy/nginx/upstream.js";
@@ -44,7 +44,10 @@ export function composeService(agent: AgentConfig, docker: Docker, name: string)
     if (config.kind === "worker") return { ...base, readiness, rollout };
     const upstreamName = config.nginx.upstream_name ?? defaultUpstreamName(name);
     const proxy = new NginxProxy(new HostNginx(config.nginx), { service: name, unit, upstreamName, config });
-    return { ...base, readiness, rollout, proxy, rolloutAddress: `127.0.0.1:${config.swarm?.publish ?? 0}` };
+    if (config.swarm?.publish !== undefined)
+      return { ...base, readiness, rollout, proxy, rolloutAddress: `127.0.0.1:${config.swarm.publish}` };
+    // No routing mesh: greenlight's NAT rule follows the tasks on this node (rollout.serving).
+    return { ...base, readiness, rollout, proxy, traffic: natSwitch(proxy, unit, config.switch) };
   }
   if (config.kind === "worker") {
     return { ...base, readiness: new SettledReadiness(runtime, config) };
@@ -62,17 +65,18 @@ export function composeService(agent: AgentConfig, docker: Docker, name: string)
         ? new RuntimeHealthReadiness(runtime, config.health)
         : new HttpReadiness(runtime, config.health),
     proxy,
-    traffic:
-      config.switch.mode === "nat"
-        ? new NatSwitch(proxy, {
-            unit,
-            port: stablePort(unit, config.switch.port),
-            iptables: config.switch.iptables,
-            conntrack: config.switch.conntrack,
-            nft: config.switch.nft,
-          })
-        : new ReloadSwitch(proxy),
+    traffic: config.switch.mode === "nat" ? natSwitch(proxy, unit, config.switch) : new ReloadSwitch(proxy),
   };
+}
+
+function natSwitch(proxy: NginxProxy, unit: string, settings: WebService["switch"]): NatSwitch {
+  return new NatSwitch(proxy, {
+    unit,
+    port: stablePort(unit, settings.port),
+    iptables: settings.iptables,
+    conntrack: settings.conntrack,
+    nft: settings.nft,
+  });
 }
 
 /** How the engine reaches every service of an agent on this host. */

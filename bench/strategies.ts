@@ -74,7 +74,7 @@ export function greenlight(mode: "nat" | "reload"): Strategy {
   };
 }
 
-async function errorsIn(dir: string): Promise<string[]> {
+export async function errorsIn(dir: string): Promise<string[]> {
   const text = await readFile(join(dir, "error.log"), "utf8").catch(() => "");
   return text.split("\n").filter((line) => /\[(warn|error|crit|alert|emerg)\]/.test(line));
 }

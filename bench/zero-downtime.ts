@@ -13,6 +13,7 @@ import {
   type DeployTiming,
   type Strategy,
 } from "./strategies.js";
+import { swarm, Unavailable } from "./swarm-strategies.js";
 import { median, ms, table } from "./table.js";
 
 const { values } = parseArgs({
@@ -25,6 +26,9 @@ const strategies: Strategy[] = [
   naive,
   twoPort,
   reloadThenStop,
+  swarm("mesh"),
+  swarm("nat"),
+  swarm("nat, no drain"),
 ].filter((s) => !values.only || s.name.includes(values.only));
 
 interface Outcome {
@@ -32,6 +36,8 @@ interface Outcome {
   timings: DeployTiming[];
   load: LoadReport;
   nginxErrors: string[];
+  /** Why the strategy could not run here: its row says so instead of figures. */
+  unavailable?: string;
 }
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -63,7 +69,22 @@ const latencies: { strategy: string; p50: number; p99: number }[] = [];
 try {
   for (const strategy of strategies) {
     progress(`${strategy.name}: ${deploys} deploys under load`);
-    const target = await strategy.setup(registry.host, images[0] ?? "");
+    let target;
+    try {
+      target = await strategy.setup(registry.host, images[0] ?? "");
+    } catch (error) {
+      if (!(error instanceof Unavailable)) throw error;
+      progress(`  not measurable here: ${error.message}`);
+      const empty = { requests: 0, failed: 0, streams: [] };
+      outcomes.push({
+        strategy: strategy.name,
+        timings: [],
+        load: empty,
+        nginxErrors: [],
+        unavailable: error.message,
+      });
+      continue;
+    }
     if (strategy.name.startsWith("greenlight"))
       latencies.push({ strategy: strategy.name, ...(await latency(target.url)) });
     const load = await startLoad(target.url, FULL_LOAD);
@@ -109,17 +130,21 @@ process.stdout.write(
       "overhead (median)",
       "stop after last request (median)",
     ],
-    outcomes.map((o) => [
-      o.strategy,
-      `${o.timings.filter((t) => t.ok).length}/${o.timings.length}`,
-      o.load.requests,
-      o.load.failed,
-      `${((100 * o.load.failed) / Math.max(1, o.load.requests)).toFixed(3)} %`,
-      ms(median(o.timings.map((t) => t.totalMs))),
-      ms(median(o.timings.map((t) => t.switchMs ?? Number.NaN))),
-      ms(median(o.timings.map(overhead))),
-      ms(median(o.timings.map((t) => t.drainTailMs ?? Number.NaN))),
-    ]),
+    outcomes.map((o) =>
+      o.unavailable
+        ? [o.strategy, "n/a (see below)", "–", "–", "–", "–", "–", "–", "–"]
+        : [
+            o.strategy,
+            `${o.timings.filter((t) => t.ok).length}/${o.timings.length}`,
+            o.load.requests,
+            o.load.failed,
+            `${((100 * o.load.failed) / Math.max(1, o.load.requests)).toFixed(3)} %`,
+            ms(median(o.timings.map((t) => t.totalMs))),
+            ms(median(o.timings.map((t) => t.switchMs ?? Number.NaN))),
+            ms(median(o.timings.map(overhead))),
+            ms(median(o.timings.map((t) => t.drainTailMs ?? Number.NaN))),
+          ],
+    ),
   )}\n\n`,
 );
 const stepNames = ["queue", "pull", "start", "health", "switch", "drain", "stop", "total"] as const;
@@ -165,6 +190,7 @@ if (latencies.length > 0) {
 process.stdout.write("\nWhere the failures came from\n\n");
 for (const o of outcomes) {
   process.stdout.write(`${o.strategy}:\n`);
+  if (o.unavailable) process.stdout.write(`  not measured: ${o.unavailable}\n`);
   for (const s of o.load.streams) if (s.failed > 0) process.stdout.write(`  ${s.name}: ${s.detail}\n`);
   const kinds = new Map<string, number>();
   for (const line of o.nginxErrors) {

@@ -14,6 +14,8 @@ import { AuditLog } from "../state/audit-log.js";
 import { RefusalLog } from "../server/refusal-log.js";
 import { asGreenlightError } from "../../shared/errors.js";
 
+const TASK_FOLLOW_INTERVAL_MS = 1000;
+
 /**
  * `greenlight-agent run`: reconcile every service (a crash or reboot must never leave traffic broken), then
  * serve requests until SIGTERM. SIGHUP reloads the config; an invalid one is refused and the old one kept.
@@ -66,6 +68,22 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
     const live = state?.records.find((r) => r.id === state.live?.release);
     if (live) metrics.live(service, live.id, live.digest ?? "");
   }
+  // Swarm restarts and reschedules tasks between deploys; the NAT rule of a service routed to its tasks follows.
+  const following = setInterval(() => {
+    for (const service of Object.keys(config.services)) {
+      void engine
+        .followTasks(service, (event) =>
+          log(event.level === "debug" ? "debug" : event.level, event.message, { service }),
+        )
+        .catch((error: unknown) =>
+          log("warn", "could not follow the service's tasks", {
+            service,
+            error: asGreenlightError(error).message,
+          }),
+        );
+    }
+  }, TASK_FOLLOW_INTERVAL_MS);
+  following.unref();
   const server = await startAgentServer(initial, {
     engine,
     trust: () => trust,
@@ -124,6 +142,7 @@ export async function runDaemon(configFile: string, initial: AgentConfig): Promi
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       void (async () => {
+        clearInterval(following);
         const running = engine.running();
         log("info", `${signal}: stopping; ${running.length} deploy(s) still running will finish first`);
         await server.close();

@@ -157,7 +157,10 @@ const SwarmUpdate = z.strictObject({
  * update to the new image's digest; Swarm rolls back by itself when new tasks fail.
  */
 const SwarmConfig = z.strictObject({
-  /** The port Swarm's routing mesh publishes a web service on; nginx on this host proxies to it. */
+  /**
+   * The port Swarm's routing mesh publishes a web service on; nginx on this host proxies to it. Without it,
+   * greenlight's NAT rule routes to the service's tasks, which then run on this node.
+   */
   publish: z.optional(port(1024)),
   update: z._default(SwarmUpdate, {
     parallelism: 1,
@@ -167,6 +170,12 @@ const SwarmConfig = z.strictObject({
     order: "start-first",
     timeout: 600_000,
   }),
+  /**
+   * Routed by greenlight (no publish): a task Swarm stops is held (its stop signal a no-op) until greenlight has
+   * drained it by its connections, then gets stop_signal. false: Swarm stops it itself 2 s after it leaves the
+   * rule, cutting requests still in flight then.
+   */
+  drain_tasks: z._default(z.boolean(), true),
   /** Overlay networks (by name) the tasks join, besides the routing mesh. */
   networks: z._default(z.array(z.string()), []),
   /** Swarm secrets and configs by name, mounted at /run/secrets/<name> and /<name>. */
@@ -318,13 +327,23 @@ const ServiceConfig = z.pipe(
     }
     if (port === undefined || nginx === undefined) return z.NEVER;
     if (common.runtime === "swarm") {
-      // Swarm moves traffic itself (its routing mesh): nginx proxies to the published port, nothing switches.
-      if (common.swarm?.publish === undefined)
-        issue(payload, "a Swarm web service needs swarm.publish: the port nginx reaches it on", ["swarm"]);
-      if (service.switch !== undefined)
-        issue(payload, "a Swarm service is not switched: Swarm updates its tasks; remove switch", ["switch"]);
+      // Either Swarm's routing mesh moves traffic (nginx proxies to the published port, nothing switches), or
+      // greenlight's NAT rule follows the tasks on this host; an nginx reload could not follow a task Swarm
+      // restarts between deploys.
+      if (common.swarm?.publish !== undefined && service.switch !== undefined)
+        issue(
+          payload,
+          "a Swarm service published on the routing mesh is not switched: remove switch, or swarm.publish to let greenlight's NAT rule route to the tasks",
+          ["switch"],
+        );
+      if (service.switch?.mode === "reload")
+        issue(
+          payload,
+          "a Swarm service is routed by the NAT rule (or Swarm's routing mesh with swarm.publish), not by reloads",
+          ["switch", "mode"],
+        );
       if (nginx.container)
-        issue(payload, "a Swarm service needs nginx on the host (it proxies to the published port)", [
+        issue(payload, "a Swarm service needs nginx on the host (it proxies to this host's addresses)", [
           "nginx",
         ]);
     }
@@ -538,7 +557,8 @@ export const AgentConfigSchema = z
       }
       const seen = new Map<number, string>();
       for (const [name, service] of Object.entries(config.services)) {
-        if (service.kind !== "web" || service.runtime === "swarm" || service.switch.mode !== "nat") continue;
+        if (service.kind !== "web" || service.switch.mode !== "nat" || service.swarm?.publish !== undefined)
+          continue;
         const port = stablePort(service.container_name ?? name, service.switch.port);
         const other = seen.get(port);
         if (other) {

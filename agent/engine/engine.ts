@@ -7,6 +7,7 @@ import { Deploys } from "./deploys.js";
 import { acquireServiceLock } from "./lock.js";
 import type { ServicePorts } from "./ports.js";
 import { reconcileService } from "./reconcile.js";
+import { routeToTasks } from "./task-routing.js";
 import { removeService } from "./remove.js";
 import { assertImageAllowed } from "./request.js";
 import { rollbackTarget } from "./rollback.js";
@@ -154,6 +155,15 @@ export class Engine {
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * Between deploys, Swarm replaces tasks on its own (a crash, its restart policy): a service greenlight routes
+   * to has its NAT rule re-pointed at the tasks that serve now. Nothing to do for any other service.
+   */
+  async followTasks(serviceName: string, sink: EventSink): Promise<void> {
+    if (this.config.services[serviceName]?.runtime !== "swarm") return;
+    await routeToTasks(this.service(serviceName), new StepLogger(sink).at("reconcile"));
   }
 
   observe(observer: DeployObserver): void {

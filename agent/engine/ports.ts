@@ -184,6 +184,20 @@ export interface RolloutOutcome {
   message?: string;
 }
 
+export interface ServingTasks {
+  /** `ip:port` of each task the orchestrator counts as up (healthy, not told to stop). */
+  addresses: string[];
+  /** `ip:port` of each task whose process still runs, serving or winding down. */
+  alive: string[];
+  /** The host's own address on the tasks' network (NAT mode's stable address). */
+  gateway: string;
+  /**
+   * Tasks the orchestrator told to stop whose container still runs here, held: their stop signal does nothing,
+   * so they finish what they have in flight until `stopTask` sends the real one.
+   */
+  leaving: { id: string; address: string }[];
+}
+
 /**
  * A runtime that rolls a service's tasks to a new image itself (Docker Swarm): it starts, checks, moves traffic
  * and stops, and rolls back on its own when new tasks fail. The engine asks for the update and follows it.
@@ -203,6 +217,15 @@ export interface Rollout {
   follow(log: StepLogger): Promise<RolloutOutcome>;
   /** The service's output, as `Runtime.readOutput` reads an instance's. */
   readOutput(request: OutputRequest, onLine: OutputLine): Promise<OutputReading>;
+  /**
+   * Present when greenlight routes to the tasks itself (a NAT rule over their addresses on this host) instead of
+   * the orchestrator's routing mesh: the tasks that may take new requests now, and every one still running.
+   */
+  serving?(): Promise<ServingTasks>;
+  /** Requests in flight on a held task's container; throws once it is gone. */
+  openConnections?(id: string): Promise<number>;
+  /** Sends a held task the service's own stop signal: it stops as its image means to, within its stop grace. */
+  stopTask?(id: string): Promise<void>;
   /** Removes the service. */
   remove(): Promise<void>;
 }

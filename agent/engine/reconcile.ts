@@ -21,10 +21,11 @@ export async function reconcileService(ports: ServicePorts, log: StepLogger): Pr
   await settleRollout(ports, log);
   const state = await store.read();
   const instances = await runtime.list();
-  const live = traffic
-    ? await agreeWithSwitch(ports, traffic, state.live, instances, log)
-    : // A worker takes no traffic: the state alone says which colour is live.
-      state.live;
+  // A worker takes no traffic, and a rolled service's rule follows its tasks (settleRollout): the state says.
+  const live =
+    traffic && !ports.rollout
+      ? await agreeWithSwitch(ports, traffic, state.live, instances, log)
+      : state.live;
 
   await recordInterrupted(ports, log);
   // A fence stands until no flow is bound to its address; a crash may have left one whose flows are gone.

@@ -1,6 +1,7 @@
 import { markLive } from "../state/releases.js";
 import type { ServicePorts } from "./ports.js";
 import type { StepLogger } from "./step-logger.js";
+import { routeToTasks, routingWhile } from "./task-routing.js";
 
 /**
  * A service an orchestrator rolls, after an agent restart: an update Swarm was still making is followed to its
@@ -14,8 +15,10 @@ export async function settleRollout(ports: ServicePorts, log: StepLogger): Promi
   if (!before) return;
   if (before.updating) {
     log.warn(`Swarm was updating ${ports.unit} when the agent stopped: following the update to its end`);
-    await rollout.follow(log);
+    await routingWhile(ports, log, rollout.follow(log));
   }
+  // Tasks Swarm replaced while no agent watched (a crash, a restart policy) are routed to again.
+  await routeToTasks(ports, log);
   const after = await rollout.state();
   const state = await ports.store.read();
   const finished = state.records.find(

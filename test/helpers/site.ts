@@ -35,8 +35,11 @@ export interface SiteOptions {
   nginxInContainer?: boolean;
   /** A worker: no port, no nginx, no switch (the site's nginx still runs, unused). */
   worker?: boolean;
-  /** A Swarm service published on this port (the engine must be a Swarm manager): no switch. */
-  swarm?: { publish: number; update?: Record<string, unknown> };
+  /**
+   * A Swarm service (the engine must be a Swarm manager): published on the routing mesh at `publish` (no
+   * switch), or without it routed to by greenlight's NAT rule.
+   */
+  swarm?: { publish?: number; update?: Record<string, unknown>; drain_tasks?: boolean };
 }
 
 /**
@@ -79,7 +82,12 @@ export class Site {
       : options.swarm
         ? {
             runtime: "swarm",
-            swarm: { publish: options.swarm.publish, update: { monitor: "2s", ...options.swarm.update } },
+            swarm: {
+              ...(options.swarm.publish ? { publish: options.swarm.publish } : {}),
+              ...(options.swarm.drain_tasks === false ? { drain_tasks: false } : {}),
+              update: { monitor: "2s", ...options.swarm.update },
+            },
+            ...(options.swarm.publish ? {} : { switch: { port: await freeStablePort() } }),
           }
         : // Sites live side by side on one host: each gets a stable port no other holds (the derived one, a hash
           // of the name into 1,000 ports, collides now and then), unless the test sets its own.

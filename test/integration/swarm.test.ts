@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { docker } from "../helpers/run.js";
+import { FULL_LOAD, describeLoad, startLoad } from "../helpers/load.js";
+import { docker, run } from "../helpers/run.js";
+import { serviceChain } from "../../agent/switch/nat/iptables.js";
 import { Site } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 import { withHealthcheck } from "../fixtures/test-app.js";
 
 const stack = useStack();
 let site: Site;
+let routed: Site;
 let joined = false;
 const publish = 30000 + Math.floor(Math.random() * 5000);
 
@@ -31,6 +34,24 @@ async function taskVersions(unit: string): Promise<string[]> {
   return versions.map((v) => v.trim()).sort();
 }
 
+/** `ip:8080` of each running task of the service, on its routed network. */
+async function taskAddresses(unit: string): Promise<string[]> {
+  const ids = (await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${unit}`))
+    .split("\n")
+    .filter(Boolean);
+  const addresses = await Promise.all(
+    ids.map((id) =>
+      docker(
+        "inspect",
+        id,
+        "--format",
+        `{{(index .NetworkSettings.Networks "greenlight-${unit}").IPAddress}}`,
+      ),
+    ),
+  );
+  return addresses.map((a) => `${a.trim()}:8080`).sort();
+}
+
 before(async () => {
   await stack.ready;
   // A single-node Swarm on the test engine, left again afterwards so the other tests see a plain engine.
@@ -40,11 +61,17 @@ before(async () => {
     joined = true;
   }
   site = await Site.start({ registry: stack.registry.host, swarm: { publish }, extra: { replicas: 2 } });
+  routed = await Site.start({ registry: stack.registry.host, swarm: {}, extra: { replicas: 2 } });
 });
 
 after(async () => {
-  await docker("service", "rm", site?.unit ?? "none").catch(() => undefined);
-  await site?.stop();
+  for (const each of [site, routed]) {
+    await docker("service", "rm", each?.unit ?? "none").catch(() => undefined);
+    await each?.stop();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  for (const network of [`greenlight-${routed?.unit}`, `greenlight-${routed?.unit}-addresses`])
+    await docker("network", "rm", network).catch(() => undefined);
   if (joined) await docker("swarm", "leave", "--force");
 });
 
@@ -127,4 +154,68 @@ test("the agent killed while Swarm updates: Swarm carries on, the restarted agen
   assert.deepEqual(await taskVersions(site.unit), ["sw5", "sw5"]);
   const last = (await site.history()).at(-1);
   assert.equal(last?.status, "live");
+});
+
+test("routed by greenlight's NAT rule: v1 → v2 → v3 under load through nginx, each task drained before it stops, no request failed", async () => {
+  const images: string[] = [];
+  for (const version of ["rt1", "rt2", "rt3"])
+    images.push(await withHealthcheck(await stack.image({ version }), `${version}-checked`));
+  const first = await routed.deploy(images[0] ?? "");
+  assert.equal(first.result?.status, "succeeded", first.stdout + first.stderr);
+  assert.ok(
+    first.events.some((e) => /pointed the proxy at the stable address/.test(e.message)),
+    first.events.map((e) => e.message).join("\n"),
+  );
+  const load = await startLoad(routed.nginx.url, FULL_LOAD);
+  for (const image of images.slice(1)) {
+    const next = await routed.deploy(image);
+    assert.equal(next.result?.status, "succeeded", next.stdout + next.stderr);
+    const said = next.events.map((e) => e.message).join("\n");
+    assert.match(said, /traffic → .*\(joined: /, "a new task joins the rule once Swarm counts it healthy");
+    assert.match(said, /\(left: .*finishing what it has in flight\)/, "an old task leaves it");
+    assert.match(said, /task \S+ drained in .*; sent SIGTERM/, "then is drained and only then stopped");
+  }
+  const report = await load.stop();
+  assert.ok(
+    report.streams.every((s) => s.requests > 0),
+    describeLoad(report),
+  );
+  assert.equal(report.failed, 0, describeLoad(report));
+  assert.deepEqual(await taskVersions(routed.unit), ["rt3", "rt3"]);
+});
+
+test("routed: a task Swarm replaces between deploys is routed to again; the service removed takes its rule and network", async () => {
+  const [victim] = (
+    await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${routed.unit}`)
+  )
+    .split("\n")
+    .filter(Boolean);
+  await docker("kill", victim ?? "none");
+  // Swarm starts a replacement (a new address); reconcile, as the running agent does each second, follows it.
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const running = (
+      await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${routed.unit}`)
+    )
+      .split("\n")
+      .filter(Boolean);
+    if (running.length === 2 && !running.some((id) => victim?.startsWith(id))) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  // Wait for Swarm to count the replacement healthy (routed as soon as it does).
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const reconciled = await routed.reconcile();
+  assert.equal(reconciled.code, 0, reconciled.stdout + reconciled.stderr);
+  // The rule names exactly the tasks that run now (the replacement may have been given the old one's address).
+  const rule = await run("iptables", ["-t", "nat", "-S", serviceChain(routed.unit)]);
+  const routedTo = [...rule.matchAll(/--to-destination (\S+)/g)].map((m) => m[1]).sort();
+  assert.deepEqual(routedTo, await taskAddresses(routed.unit), `${rule}\n${reconciled.stdout}`);
+  for (let i = 0; i < 20; i++) {
+    const answer = await fetch(`${routed.nginx.url}/cgi-bin/v`);
+    assert.equal(answer.status, 200);
+    assert.equal((await answer.text()).trim(), "rt3");
+  }
+  const removed = await routed.spawnAgent(["remove-service", routed.service]).done;
+  assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+  const networks = await docker("network", "ls", "--format", "{{.Name}}");
+  assert.ok(!networks.includes(`greenlight-${routed.unit}`), networks);
 });

@@ -154,7 +154,7 @@ apps:
   );
 });
 
-test("a Swarm service takes Swarm's update settings, needs a published port for the web, and no switch", () => {
+test("a Swarm service takes Swarm's update settings; published on the mesh it is not switched, else the NAT rule routes to its tasks", () => {
   const swarm = valid.replace(
     "    port: 8080\n",
     "    port: 8080\n    runtime: swarm\n    swarm: { publish: 18080, update: { parallelism: 2, monitor: 10s } }\n",
@@ -169,14 +169,28 @@ test("a Swarm service takes Swarm's update settings, needs a published port for 
     order: "start-first",
     timeout: 600_000,
   });
+  assert.equal(web?.swarm?.drain_tasks, true);
   assert.deepEqual(
-    problemsOf(swarm.replace("publish: 18080, ", "") + "    switch: { mode: nat }\n").map((p) => [
+    problemsOf(swarm + "    switch: { mode: nat }\n").map((p) => [p.path, p.message]),
+    [
+      [
+        "services.web.switch",
+        "a Swarm service published on the routing mesh is not switched: remove switch, or swarm.publish to let greenlight's NAT rule route to the tasks",
+      ],
+    ],
+  );
+  const routed = parseConfig(swarm.replace("publish: 18080, ", "")).services.web;
+  assert.equal(routed?.kind === "web" && routed.switch.mode, "nat");
+  assert.deepEqual(
+    problemsOf(swarm.replace("publish: 18080, ", "") + "    switch: { mode: reload }\n").map((p) => [
       p.path,
       p.message,
     ]),
     [
-      ["services.web.swarm", "a Swarm web service needs swarm.publish: the port nginx reaches it on"],
-      ["services.web.switch", "a Swarm service is not switched: Swarm updates its tasks; remove switch"],
+      [
+        "services.web.switch.mode",
+        "a Swarm service is routed by the NAT rule (or Swarm's routing mesh with swarm.publish), not by reloads",
+      ],
     ],
   );
 });

@@ -1,6 +1,7 @@
 import { GreenlightError } from "../../../shared/errors.js";
 import type { PlanStep } from "../plan.js";
 import type { ReleaseRun } from "../release-run.js";
+import { routingWhile } from "../task-routing.js";
 
 /**
  * The orchestrator's own rolling update to the new image's digest (Swarm: each task replaced start-first,
@@ -19,10 +20,20 @@ export const rollout: PlanStep<ReleaseRun> = {
         const entry = s.records.find((r) => r.id === run.releaseId);
         if (entry) entry.digest = pulled.digest;
       });
-    const outcome = await orchestrator.roll(
-      { image: pulled?.pinned ?? run.request.image, release: run.releaseId, deployId: run.request.deployId },
+    // Routed by greenlight: the NAT rule follows Swarm's tasks as Swarm replaces them (and as it rolls back).
+    const outcome = await routingWhile(
+      run.ports,
       run.log,
-      run.request.signal,
+      orchestrator.roll(
+        {
+          image: pulled?.pinned ?? run.request.image,
+          release: run.releaseId,
+          deployId: run.request.deployId,
+        },
+        run.log,
+        run.request.signal,
+      ),
+      run.releaseId,
     );
     run.tookTraffic = outcome.newTasksRan;
     if (!outcome.converged) {
@@ -38,6 +49,7 @@ export const rollout: PlanStep<ReleaseRun> = {
   },
   async undo(run, error) {
     if (error.code === "ROLLOUT_FAILED") return;
-    await run.ports.rollout?.revert(run.log);
+    const orchestrator = run.ports.rollout;
+    if (orchestrator) await routingWhile(run.ports, run.log, orchestrator.revert(run.log));
   },
 };

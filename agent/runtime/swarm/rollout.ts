@@ -10,11 +10,14 @@ import type {
   Rollout,
   RolloutOutcome,
   RolloutState,
+  ServingTasks,
 } from "../../engine/ports.js";
 import type { StepLogger } from "../../engine/step-logger.js";
 import { readLogs } from "../docker/logs.js";
 import { registryAuthFor } from "../docker/registry-auth.js";
-import { serviceSpec } from "./service-spec.js";
+import { countOpenConnections } from "../docker/connections.js";
+import { removeRoutedNetwork, sendStopSignal, servingTasks } from "./routed-network.js";
+import { heldForDrain, routedByGreenlight, serviceSpec } from "./service-spec.js";
 
 interface ServiceInfo {
   ID: string;
@@ -41,12 +44,28 @@ const UNDER_WAY = new Set(["updating", "rollback_started"]);
  * Swarm's progress task by task until Swarm says the update completed, or that it rolled back.
  */
 export class SwarmRollout implements Rollout {
+  readonly serving?: () => Promise<ServingTasks>;
+  readonly openConnections?: (id: string) => Promise<number>;
+  readonly stopTask?: (id: string) => Promise<void>;
+
   constructor(
     private readonly docker: Docker,
     private readonly agent: AgentConfig,
     private readonly unit: string,
     private readonly config: ServiceConfig,
-  ) {}
+  ) {
+    if (config.kind === "web" && routedByGreenlight(config)) {
+      const port = config.port;
+      this.serving = () => servingTasks(docker, unit, port);
+      if (!heldForDrain(config)) return;
+      this.openConnections = async (id) => {
+        const info = await docker.getContainer(id).inspect();
+        if (!info.State.Running) throw new Error(`${id} no longer runs`);
+        return countOpenConnections(info.State.Pid, port);
+      };
+      this.stopTask = (id) => sendStopSignal(docker, id, config.stop_signal);
+    }
+  }
 
   async roll(
     spec: { image: string; release: string; deployId: string },
@@ -102,12 +121,29 @@ export class SwarmRollout implements Rollout {
   }
 
   async remove(): Promise<void> {
+    const held = this.serving
+      ? await this.docker.listContainers({
+          filters: { label: [`com.docker.swarm.service.name=${this.unit}`] },
+        })
+      : [];
     await this.docker
       .getService(this.unit)
       .remove()
       .catch((error: unknown) => {
         if (dockerStatus(error) !== 404) throw error;
       });
+    if (!this.serving) return;
+    // Its tasks were held by their no-op stop signal: they get the real one now, the service being gone.
+    for (const container of held) await sendStopSignal(this.docker, container.Id, this.config.stop_signal);
+    // The network is in use until the last task's container is gone, a moment after the service.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await removeRoutedNetwork(this.docker, this.unit);
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
   }
 
   /**

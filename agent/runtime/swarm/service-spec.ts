@@ -2,6 +2,10 @@ import type Docker from "dockerode";
 import { GreenlightError } from "../../../shared/errors.js";
 import type { ServiceConfig, SwarmConfig } from "../../config/schema.js";
 import { serviceEnv } from "../docker/service-env.js";
+import { HELD_STOP_SIGNAL, ensureRoutedNetwork } from "./routed-network.js";
+
+/** Beyond drain and stop_grace: Swarm's own 2 s between unbinding a task and stopping it, and a poll or two. */
+const HOLD_MARGIN_MS = 5000;
 
 const ns = (ms: number) => ms * 1_000_000;
 
@@ -39,6 +43,29 @@ async function references(
   });
 }
 
+/** A web service without a published port is routed to by greenlight's NAT rule on this host, not by Swarm's mesh. */
+export const routedByGreenlight = (config: ServiceConfig): boolean =>
+  config.kind === "web" && config.swarm?.publish === undefined;
+
+/** A routed service's tasks are held when Swarm stops them, for greenlight to drain (unless drain_tasks: false). */
+export const heldForDrain = (config: ServiceConfig): boolean =>
+  routedByGreenlight(config) && config.swarm?.drain_tasks !== false;
+
+/**
+ * Where a routed service's tasks run and what they join: this node (the NAT rule reaches only its own tasks) and
+ * a bridge network with an address on this host.
+ */
+async function routing(docker: Docker, unit: string): Promise<{ network: string; node: string }> {
+  const info = (await docker.info()) as { Swarm?: { NodeID?: string } };
+  const node = info.Swarm?.NodeID;
+  if (!node)
+    throw new GreenlightError(
+      "CONTAINER_START_FAILED",
+      "this Docker engine is not a Swarm node: run the agent on a manager (docker swarm init, or join as a manager)",
+    );
+  return { network: await ensureRoutedNetwork(docker, unit), node };
+}
+
 /**
  * The whole Swarm service spec for a release, from the agent's config only (no request supplies Docker
  * options): the same keys as a plain service where the meaning is the same.
@@ -54,6 +81,8 @@ export async function serviceSpec(
   const secrets = await references(docker, "secrets", swarm.secrets);
   const configs = await references(docker, "configs", swarm.configs);
   const env = await serviceEnv(config);
+  const routed = routedByGreenlight(config) ? await routing(docker, unit) : undefined;
+  const held = heldForDrain(config);
   return {
     Name: unit,
     Labels: {
@@ -75,8 +104,9 @@ export async function serviceSpec(
           const [source, target, mode] = volume.split(":");
           return { Type: "bind", Source: source, Target: target, ReadOnly: mode === "ro" };
         }),
-        StopSignal: config.stop_signal,
-        StopGracePeriod: ns(config.stop_grace),
+        // A routed task is held when Swarm stops it: greenlight drains it, then sends config.stop_signal itself.
+        StopSignal: held ? HELD_STOP_SIGNAL : config.stop_signal,
+        StopGracePeriod: ns(held ? config.drain + config.stop_grace + HOLD_MARGIN_MS : config.stop_grace),
         ...(config.init ? { Init: true } : {}),
         Secrets: secrets.map((s) => ({
           SecretName: s.name,
@@ -96,7 +126,10 @@ export async function serviceSpec(
         },
       },
       RestartPolicy: { Condition: "any", Delay: ns(5000) },
-      Networks: swarm.networks.map((network) => ({ Target: network })),
+      Networks: [...(routed ? [routed.network] : []), ...swarm.networks].map((network) => ({
+        Target: network,
+      })),
+      ...(routed ? { Placement: { Constraints: [`node.id==${routed.node}`] } } : {}),
     },
     Mode: { Replicated: { Replicas: config.replicas } },
     UpdateConfig: updateConfig(swarm.update, "rollback"),
