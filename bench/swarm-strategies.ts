@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { withHealthcheck } from "../test/fixtures/test-app.js";
 import { docker } from "../test/helpers/run.js";
 import { Site } from "../test/helpers/site.js";
@@ -64,10 +65,11 @@ export function swarm(routing: "mesh" | "nat" | "nat, no drain"): Strategy {
       if (!(await answers(site.nginx.url))) {
         await teardown();
         // The routing mesh is IPVS in the kernel: without it dockerd logs "Could not get ipvs family information".
+        const ipvs = existsSync("/proc/net/ip_vs");
         throw new Unavailable(
-          routing === "mesh"
-            ? `the published port does not answer: Swarm's routing mesh needs IPVS (ip_vs), which this kernel lacks`
-            : "the service does not answer through nginx",
+          routing === "mesh" && !ipvs
+            ? "the published port does not answer: Swarm's routing mesh is IPVS, and this kernel has none (no /proc/net/ip_vs)"
+            : `the service does not answer through nginx (${routing})`,
         );
       }
       return {
@@ -81,7 +83,6 @@ export function swarm(routing: "mesh" | "nat" | "nat, no drain"): Strategy {
             ok: result?.status === "succeeded",
             error: result?.error ? `${result.error.code}: ${result.error.message}` : undefined,
             totalMs: result?.durations.total ?? Number.NaN,
-            pullMs: result?.durations.pull,
             steps: result?.durations,
           };
         },

@@ -110,6 +110,12 @@ try {
   await registry.stop();
 }
 
+/**
+ * nginx's log of a request the app's side closed or reset after it was sent: a request cut mid-flight. nginx
+ * retries an idempotent one (a GET) on a fresh connection, so the client may never see it; a POST it cannot.
+ */
+const CUT = /upstream prematurely closed|recv\(\) failed \(104/;
+
 const overhead = (t: DeployTiming) =>
   t.pullMs === undefined ? Number.NaN : t.totalMs - (t.pullMs ?? 0) - (t.readinessMs ?? 0) - (t.drainMs ?? 0);
 
@@ -129,10 +135,11 @@ process.stdout.write(
       "switch (median)",
       "overhead (median)",
       "stop after last request (median)",
+      "cut mid-request",
     ],
     outcomes.map((o) =>
       o.unavailable
-        ? [o.strategy, "n/a (see below)", "–", "–", "–", "–", "–", "–", "–"]
+        ? [o.strategy, "n/a (see below)", "–", "–", "–", "–", "–", "–", "–", "–"]
         : [
             o.strategy,
             `${o.timings.filter((t) => t.ok).length}/${o.timings.length}`,
@@ -143,6 +150,7 @@ process.stdout.write(
             ms(median(o.timings.map((t) => t.switchMs ?? Number.NaN))),
             ms(median(o.timings.map(overhead))),
             ms(median(o.timings.map((t) => t.drainTailMs ?? Number.NaN))),
+            o.nginxErrors.filter((line) => CUT.test(line)).length,
           ],
     ),
   )}\n\n`,

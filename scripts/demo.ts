@@ -3,7 +3,8 @@
 // are deployed through `greenlight deploy` over the WebSocket while wrk runs, logs streamed, each deploy running
 // the app's release command (a migration recorded in a volume) once, then the worker, then the web. The
 // worker's own output is read back with `greenlight logs`. Then a slow v3 is cancelled with Ctrl-C: the agent
-// undoes it, and the worker that already went live goes back to v2. The last line counts failures.
+// undoes it, and the worker that already went live goes back to v2. Last, a Swarm service of two tasks routed
+// by greenlight (scripts/demo-swarm.ts) is deployed under load. The last lines count failures.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { makeKeys, startDaemon } from "../test/helpers/daemon.js";
 import { FULL_LOAD, describeLoad, startLoad } from "../test/helpers/load.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { ROOT, Site } from "../test/helpers/site.js";
+import { swarmDemo } from "./demo-swarm.js";
 
 const say = (line: string) => process.stdout.write(`\n== ${line}\n`);
 
@@ -127,6 +129,7 @@ try {
     (migrations.join(",") === "v1,v2" ? 0 : 1) +
     (cancelled === 1 && after === "v2" ? 0 : 1);
   process.stdout.write(`\nrequests served: ${report.requests}, failed: ${report.failed}\n`);
+  failed += await swarmDemo(registry.host, keys, say, (args, extra) => greenlight(args, extra));
 } finally {
   await agent.stop();
   await site.stop();

@@ -207,8 +207,13 @@ export class Site {
   async stop(): Promise<void> {
     await this.nginx.stop();
     await removeNatChain(this.unit);
-    const names = await this.containers();
-    for (const name of names) await docker("rm", "-f", name.split(":")[0] ?? "").catch(() => undefined);
+    // Every service of the site's config (an app's worker beside the web service, say), not only its own.
+    const services = this.config.services as Record<string, { container_name?: string }>;
+    const units = Object.entries(services).map(([name, service]) => service.container_name ?? name);
+    for (const unit of new Set([this.unit, ...units])) {
+      const names = await docker("ps", "-aq", "--filter", `label=greenlight.service=${unit}`);
+      for (const id of names.split("\n").filter(Boolean)) await docker("rm", "-f", id).catch(() => undefined);
+    }
     await rm(this.dir, { recursive: true, force: true });
   }
 }

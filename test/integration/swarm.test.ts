@@ -156,10 +156,11 @@ test("the agent killed while Swarm updates: Swarm carries on, the restarted agen
   assert.equal(last?.status, "live");
 });
 
-test("routed by greenlight's NAT rule: v1 → v2 → v3 under load through nginx, each task drained before it stops, no request failed", async () => {
+test("routed by greenlight's NAT rule: v1 → a release Swarm rolls back → v2 → v3 under load through nginx, each task drained before it stops, no request failed", async () => {
   const images: string[] = [];
   for (const version of ["rt1", "rt2", "rt3"])
     images.push(await withHealthcheck(await stack.image({ version }), `${version}-checked`));
+  const sick = await withHealthcheck(await stack.image({ version: "rt4", health: "fail" }), "rt4-checked");
   const first = await routed.deploy(images[0] ?? "");
   assert.equal(first.result?.status, "succeeded", first.stdout + first.stderr);
   assert.ok(
@@ -167,6 +168,12 @@ test("routed by greenlight's NAT rule: v1 → v2 → v3 under load through nginx
     first.events.map((e) => e.message).join("\n"),
   );
   const load = await startLoad(routed.nginx.url, FULL_LOAD);
+  const started = Date.now();
+  const refused = await routed.deploy(sick);
+  assert.equal(refused.result?.error?.code, "ROLLOUT_FAILED", refused.stdout + refused.stderr);
+  // The sick task never joined the rule, and its stop was not held back for a drain it did not need.
+  assert.ok(!refused.events.some((e) => /joined/.test(e.message)), refused.stdout);
+  assert.ok(Date.now() - started < 40_000, `Swarm's rollback took ${Date.now() - started} ms`);
   for (const image of images.slice(1)) {
     const next = await routed.deploy(image);
     assert.equal(next.result?.status, "succeeded", next.stdout + next.stderr);
