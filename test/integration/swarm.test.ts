@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
+import { runClient } from "../helpers/client.js";
+import { makeKeys, startDaemon } from "../helpers/daemon.js";
 import { FULL_LOAD, describeLoad, startLoad } from "../helpers/load.js";
 import { docker, run } from "../helpers/run.js";
 import { serviceChain } from "../../agent/switch/nat/iptables.js";
-import { Site } from "../helpers/site.js";
+import { Site, type AgentRun } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 import { withHealthcheck } from "../fixtures/test-app.js";
 
@@ -12,6 +14,7 @@ const stack = useStack();
 let site: Site;
 let routed: Site;
 let joined = false;
+let beforeSwarm: AgentRun | undefined;
 const publish = 30000 + Math.floor(Math.random() * 5000);
 
 /**
@@ -34,11 +37,15 @@ async function taskVersions(unit: string): Promise<string[]> {
   return versions.map((v) => v.trim()).sort();
 }
 
-/** `ip:8080` of each running task of the service, on its routed network. */
-async function taskAddresses(unit: string): Promise<string[]> {
-  const ids = (await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${unit}`))
+async function containerIds(unit: string): Promise<string[]> {
+  return (await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${unit}`))
     .split("\n")
     .filter(Boolean);
+}
+
+/** `ip:8080` of each running task of the service, on its routed network. */
+async function taskAddresses(unit: string): Promise<string[]> {
+  const ids = await containerIds(unit);
   const addresses = await Promise.all(
     ids.map((id) =>
       docker(
@@ -46,22 +53,38 @@ async function taskAddresses(unit: string): Promise<string[]> {
         id,
         "--format",
         `{{(index .NetworkSettings.Networks "greenlight-${unit}").IPAddress}}`,
-      ),
+        // Gone between the listing and the inspect: not running any more.
+      ).catch(() => ""),
     ),
   );
-  return addresses.map((a) => `${a.trim()}:8080`).sort();
+  return addresses
+    .map((a) => a.trim())
+    .filter(Boolean)
+    .map((a) => `${a}:8080`)
+    .sort();
 }
 
 before(async () => {
   await stack.ready;
   // A single-node Swarm on the test engine, left again afterwards so the other tests see a plain engine.
+  site = await Site.start({ registry: stack.registry.host, swarm: { publish }, extra: { replicas: 2 } });
+  routed = await Site.start({ registry: stack.registry.host, swarm: {}, extra: { replicas: 2 } });
   const state = (await docker("info", "--format", "{{.Swarm.LocalNodeState}}")).trim();
   if (state !== "active") {
+    // First, what a deploy says on an engine that is no Swarm manager.
+    beforeSwarm = await routed.deploy(await stack.image({ version: "rt0" }));
     await docker("swarm", "init", "--advertise-addr", "127.0.0.1");
     joined = true;
   }
-  site = await Site.start({ registry: stack.registry.host, swarm: { publish }, extra: { replicas: 2 } });
-  routed = await Site.start({ registry: stack.registry.host, swarm: {}, extra: { replicas: 2 } });
+});
+
+test("on an engine that is no Swarm manager, a Swarm service's deploy fails clearly and changes nothing", async (t) => {
+  if (!joined) return t.skip("this engine was already in a swarm before the tests");
+  assert.equal(beforeSwarm?.result?.error?.code, "DOCKER_UNAVAILABLE", beforeSwarm?.stdout);
+  assert.match(beforeSwarm?.result?.error?.message ?? "", /not a Swarm manager.*run the agent on a manager/);
+  // Refused before a release was even recorded: no service, no network, no history.
+  assert.deepEqual(await routed.history(), []);
+  assert.ok(!(await docker("network", "ls", "--format", "{{.Name}}")).includes(`greenlight-${routed.unit}`));
 });
 
 after(async () => {
@@ -191,35 +214,45 @@ test("routed by greenlight's NAT rule: v1 → a release Swarm rolls back → v2 
   assert.deepEqual(await taskVersions(routed.unit), ["rt3", "rt3"]);
 });
 
-test("routed: a task Swarm replaces between deploys is routed to again; the service removed takes its rule and network", async () => {
-  const [victim] = (
-    await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${routed.unit}`)
-  )
-    .split("\n")
-    .filter(Boolean);
-  await docker("kill", victim ?? "none");
-  // Swarm starts a replacement (a new address); reconcile, as the running agent does each second, follows it.
-  for (let attempt = 0; attempt < 60; attempt++) {
-    const running = (
-      await docker("ps", "-q", "--filter", `label=com.docker.swarm.service.name=${routed.unit}`)
-    )
-      .split("\n")
-      .filter(Boolean);
-    if (running.length === 2 && !running.some((id) => victim?.startsWith(id))) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  // Wait for Swarm to count the replacement healthy (routed as soon as it does).
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-  const reconciled = await routed.reconcile();
-  assert.equal(reconciled.code, 0, reconciled.stdout + reconciled.stderr);
-  // The rule names exactly the tasks that run now (the replacement may have been given the old one's address).
-  const rule = await run("iptables", ["-t", "nat", "-S", serviceChain(routed.unit)]);
-  const routedTo = [...rule.matchAll(/--to-destination (\S+)/g)].map((m) => m[1]).sort();
-  assert.deepEqual(routedTo, await taskAddresses(routed.unit), `${rule}\n${reconciled.stdout}`);
-  for (let i = 0; i < 20; i++) {
-    const answer = await fetch(`${routed.nginx.url}/cgi-bin/v`);
-    assert.equal(answer.status, 200);
-    assert.equal((await answer.text()).trim(), "rt3");
+test("routed, with the agent running: tasks scaled by hand between deploys are followed within seconds (a new one routed to, a stopped one drained), `greenlight logs` reads Swarm's, remove-service takes the service, its rule and its network", async () => {
+  const keys = await makeKeys(routed.dir, "ci");
+  const agent = await startDaemon(routed, [{ name: "ci", public_key_file: `${keys.privateFile}.pub` }]);
+  try {
+    // Tasks change by hand between deploys: the running agent re-reads them each second and follows.
+    const ruled = async () => {
+      const rule = await run("iptables", ["-t", "nat", "-S", serviceChain(routed.unit)]);
+      return [...rule.matchAll(/--to-destination (\S+)/g)].map((m) => m[1] ?? "").sort();
+    };
+    const settled = async (replicas: number) => {
+      const started = Date.now();
+      while (Date.now() - started < 20_000) {
+        const running = await taskAddresses(routed.unit);
+        if (running.length === replicas && (await ruled()).join() === running.join())
+          return Date.now() - started;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.fail(
+        `rule ${(await ruled()).join(", ")}; running ${(await taskAddresses(routed.unit)).join(", ")}`,
+      );
+    };
+    await docker("service", "scale", "--detach", `${routed.unit}=3`);
+    await settled(3);
+    // Scaled down, the task Swarm stops is held for its drain: the agent drains it and sends the real signal,
+    // well before Swarm's own SIGKILL at the end of its stop grace (drain 30 s + stop_grace 5 s + 5 s).
+    await docker("service", "scale", "--detach", `${routed.unit}=2`);
+    const down = await settled(2);
+    assert.ok(down < 15_000, `the scaled-down task stopped after ${down} ms`);
+    for (let i = 0; i < 20; i++) {
+      const answer = await fetch(`${routed.nginx.url}/cgi-bin/v`);
+      assert.equal(answer.status, 200);
+      assert.equal((await answer.text()).trim(), "rt3");
+    }
+    const env = { GREENLIGHT_KEY: keys.privatePem, GREENLIGHT_AGENT: agent.target };
+    const logs = await runClient(["logs", "--service", routed.service, "--lines", "5"], env).done;
+    assert.equal(logs.code, 0, logs.stdout + logs.stderr);
+    assert.match(logs.stdout, /test-app rt3 listening on :8080/);
+  } finally {
+    await agent.stop();
   }
   const removed = await routed.spawnAgent(["remove-service", routed.service]).done;
   assert.equal(removed.code, 0, removed.stdout + removed.stderr);

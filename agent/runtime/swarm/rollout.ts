@@ -234,6 +234,12 @@ export class SwarmRollout implements Rollout {
       return (await this.docker.getService(this.unit).inspect()) as ServiceInfo;
     } catch (error) {
       if (dockerStatus(error) === 404) return undefined;
+      // Docker answers 503 to every Swarm call on an engine that is not a manager.
+      if (dockerStatus(error) === 503)
+        throw new GreenlightError(
+          "DOCKER_UNAVAILABLE",
+          `this Docker engine is not a Swarm manager, so it cannot run the Swarm service ${this.unit}: run the agent on a manager (docker swarm init, or docker swarm join as a manager)`,
+        );
       throw error;
     }
   }
