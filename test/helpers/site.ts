@@ -1,3 +1,4 @@
+import { after } from "node:test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -257,4 +258,13 @@ export async function removeNatChain(service: string): Promise<void> {
   await removeClosedFlowsRule("nft", chain);
   await run("iptables", ["-w", "5", "-t", "nat", "-F", chain]).catch(() => "");
   await run("iptables", ["-w", "5", "-t", "nat", "-X", chain]).catch(() => "");
+}
+
+/** The sites a test file starts (push each): all stopped after its tests. */
+export function useSites(): Site[] {
+  const sites: Site[] = [];
+  after(async () => {
+    for (const site of sites) await site.stop();
+  });
+  return sites;
 }

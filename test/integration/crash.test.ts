@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { FULL_LOAD, describeLoad, startLoad } from "../helpers/load.js";
-import { Site } from "../helpers/site.js";
+import { Site, useSites } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 
 const stack = useStack();
-const sites: Site[] = [];
-after(async () => {
-  for (const s of sites) await s.stop();
-});
+const sites = useSites();
 
 describe("agent killed (SIGKILL) mid-deploy, then restarted", () => {
   for (const step of ["pull", "start", "health", "switch", "drain", "stop"] as const) {

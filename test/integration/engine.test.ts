@@ -1,23 +1,19 @@
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FULL_LOAD, STANDARD_LOAD, describeLoad, startLoad } from "../helpers/load.js";
-import { Site, type SiteOptions } from "../helpers/site.js";
+import { Site, type SiteOptions, useSites } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 
 const stack = useStack();
-const sites: Site[] = [];
+const sites = useSites();
 
 async function site(options: Omit<SiteOptions, "registry"> = {}): Promise<Site> {
   const created = await Site.start({ registry: stack.registry.host, ...options });
   sites.push(created);
   return created;
 }
-
-after(async () => {
-  for (const s of sites) await s.stop();
-});
 
 describe("deploy engine under load (real Docker, nginx, registry)", () => {
   test("v1 → v2 → v3 with GETs, POSTs and 1 s / 5 s requests fails no request", async () => {

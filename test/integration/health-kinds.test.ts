@@ -1,19 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Site } from "../helpers/site.js";
+import { test } from "node:test";
+import { Site, useSites } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 import { withHealthcheck } from "../fixtures/test-app.js";
 
 const stack = useStack();
-const sites: Site[] = [];
-
-before(async () => {
-  await stack.ready;
-});
-
-after(async () => {
-  for (const site of sites) await site.stop();
-});
+const sites = useSites();
 
 async function site(health: Record<string, unknown>): Promise<Site> {
   const started = await Site.start({ registry: stack.registry.host, extra: { health } });

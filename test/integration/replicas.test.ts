@@ -1,15 +1,12 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { describeLoad, startLoad, type LoadStream } from "../helpers/load.js";
-import { Site } from "../helpers/site.js";
+import { Site, useSites } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 
 const stack = useStack();
-const sites: Site[] = [];
-after(async () => {
-  for (const s of sites) await s.stop();
-});
+const sites = useSites();
 
 const LOAD: LoadStream[] = [
   { name: "paced keep-alive", path: "/cgi-bin/v", connections: 30, pauseMs: 100 },

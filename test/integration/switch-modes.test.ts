@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { describeLoad, startLoad, type LoadStream } from "../helpers/load.js";
-import { Site } from "../helpers/site.js";
+import { Site, useSites } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 import { docker, run } from "../helpers/run.js";
 import { parseFlows } from "../../agent/switch/nat/conntrack.js";
@@ -9,10 +9,7 @@ import { removeClosedFlowsRule } from "../../agent/switch/nat/closed-flows.js";
 import { serviceChain } from "../../agent/switch/nat/iptables.js";
 
 const stack = useStack();
-const sites: Site[] = [];
-after(async () => {
-  for (const s of sites) await s.stop();
-});
+const sites = useSites();
 
 // Clients that hold keep-alive connections idle ~100 ms between requests and never retry, as browsers' and API
 // clients' pools do, plus requests that stay in flight across the switch.

@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { Site } from "../helpers/site.js";
+import { test } from "node:test";
+import { Site, useSites } from "../helpers/site.js";
 import { useStack } from "../helpers/stack.js";
 
 const stack = useStack();
-const sites: Site[] = [];
-
-before(async () => {
-  await stack.ready;
-});
-
-after(async () => {
-  for (const site of sites) await site.stop();
-});
+const sites = useSites();
 
 /** A worker that notes when it starts and stops in a shared volume, and crashes a second in when told to. */
 const WORKER = [

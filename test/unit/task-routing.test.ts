@@ -62,24 +62,22 @@ function fixture(unit: string, initial: ServingTasks) {
   };
 }
 
+/** Every task running and serving, none leaving. */
+const up = (gateway: string, ...addresses: string[]): ServingTasks => ({
+  addresses,
+  alive: addresses,
+  gateway,
+  leaving: [],
+});
+
 const settle = () => new Promise((resolve) => setTimeout(resolve, 400));
 
 test("the rule follows the serving tasks: a new one joins, a leaving one leaves, is drained, then stopped", async () => {
-  const f = fixture("u1", {
-    addresses: ["10.0.0.2:80"],
-    alive: ["10.0.0.2:80"],
-    gateway: "10.0.0.1",
-    leaving: [],
-  });
+  const f = fixture("u1", up("10.0.0.1", ...["10.0.0.2:80"]));
   await routeToTasks(f.ports, f.log, "1");
   assert.deepEqual(f.rule()?.addresses, ["10.0.0.2:80"]);
   // Swarm starts a new task; once healthy it serves beside the old one.
-  f.set({
-    addresses: ["10.0.0.2:80", "10.0.0.3:80"],
-    alive: ["10.0.0.2:80", "10.0.0.3:80"],
-    gateway: "10.0.0.1",
-    leaving: [],
-  });
+  f.set(up("10.0.0.1", ...["10.0.0.2:80", "10.0.0.3:80"]));
   await routeToTasks(f.ports, f.log, "2");
   assert.deepEqual(f.rule()?.addresses, ["10.0.0.2:80", "10.0.0.3:80"]);
   // Swarm tells the old one to stop: it leaves the rule, finishes its 3 requests, then gets its signal.
@@ -106,18 +104,13 @@ test("the rule follows the serving tasks: a new one joins, a leaving one leaves,
   );
   assert.ok(f.events.some((e) => /task 10.0.0.2:80 drained in .*; sent SIGTERM/.test(e)));
   // Once its container is gone the address is retired (its fence and flows forgotten).
-  f.set({ addresses: ["10.0.0.3:80"], alive: ["10.0.0.3:80"], gateway: "10.0.0.1", leaving: [] });
+  f.set(up("10.0.0.1", ...["10.0.0.3:80"]));
   await routeToTasks(f.ports, f.log);
   assert.ok(f.events.includes("retire 10.0.0.2:80"));
 });
 
 test("no serving task leaves the rule as it is; a task leaving with no other to take over is stopped at once", async () => {
-  const f = fixture("u2", {
-    addresses: ["10.0.1.2:80"],
-    alive: ["10.0.1.2:80"],
-    gateway: "10.0.1.1",
-    leaving: [],
-  });
+  const f = fixture("u2", up("10.0.1.1", ...["10.0.1.2:80"]));
   await routeToTasks(f.ports, f.log, "1");
   f.open.set("only", 5);
   f.set({
@@ -137,15 +130,10 @@ test("no serving task leaves the rule as it is; a task leaving with no other to 
 });
 
 test("routing while the orchestrator works: re-read until it ends, once more after, and its failure passes through", async () => {
-  const f = fixture("u3", {
-    addresses: ["10.0.2.2:80"],
-    alive: ["10.0.2.2:80"],
-    gateway: "10.0.2.1",
-    leaving: [],
-  });
+  const f = fixture("u3", up("10.0.2.1", ...["10.0.2.2:80"]));
   const work = new Promise<string>((resolve) =>
     setTimeout(() => {
-      f.set({ addresses: ["10.0.2.3:80"], alive: ["10.0.2.3:80"], gateway: "10.0.2.1", leaving: [] });
+      f.set(up("10.0.2.1", ...["10.0.2.3:80"]));
       resolve("converged");
     }, 500),
   );
