@@ -16,7 +16,9 @@ import type { StepLogger } from "../../engine/step-logger.js";
 import { readLogs } from "../docker/logs.js";
 import { registryAuthFor } from "../docker/registry-auth.js";
 import { countOpenConnections } from "../docker/connections.js";
-import { removeRoutedNetwork, sendStopSignal, servingTasks } from "./routed-network.js";
+import { sendStopSignal } from "./held-stop.js";
+import { removeRoutedNetwork } from "./routed-network.js";
+import { servingTasks } from "./serving-tasks.js";
 import { heldForDrain, routedByGreenlight, serviceSpec } from "./service-spec.js";
 
 interface ServiceInfo {

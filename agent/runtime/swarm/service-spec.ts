@@ -2,7 +2,8 @@ import type Docker from "dockerode";
 import { GreenlightError } from "../../../shared/errors.js";
 import type { ServiceConfig, SwarmConfig } from "../../config/schema.js";
 import { serviceEnv } from "../docker/service-env.js";
-import { HELD_STOP_SIGNAL, ensureRoutedNetwork } from "./routed-network.js";
+import { HELD_STOP_SIGNAL } from "./held-stop.js";
+import { ensureRoutedNetwork } from "./routed-network.js";
 
 /** Beyond drain and stop_grace: Swarm's own 2 s between unbinding a task and stopping it, and a poll or two. */
 const HOLD_MARGIN_MS = 5000;
