@@ -230,15 +230,18 @@ services:
 ${traffic}${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" : ""}${options.release ? '    release_command: ["migrate"]\n' : ""}`);
   const store = new FailableStore(dir, world);
   const runtime = new FakeRuntime(world);
+  // Held at the health gate until the test opens it, or until the deploy is cancelled.
+  const atGate = async (signal?: AbortSignal) => {
+    if (!world.healthGate) return;
+    await new Promise<void>((resolve, reject) => {
+      void world.healthGate?.then(resolve);
+      signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
+    });
+  };
   const readiness: Readiness = {
     wait: async (_instance, _log, signal) => {
       world.call("readiness.wait");
-      if (world.healthGate) {
-        await new Promise<void>((resolve, reject) => {
-          void world.healthGate?.then(resolve);
-          signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
-        });
-      }
+      await atGate(signal);
       return { attempts: 1, elapsedMs: 1 };
     },
   };
@@ -266,12 +269,7 @@ ${traffic}${options.verify ? "    verify: { url: http://127.0.0.1/healthz }\n" :
       const rollout: Rollout = {
         roll: async (spec, _log, signal) => {
           world.call("rollout.roll");
-          if (world.healthGate) {
-            await new Promise<void>((resolve, reject) => {
-              void world.healthGate?.then(resolve);
-              signal?.addEventListener("abort", () => reject(signal.reason as Error), { once: true });
-            });
-          }
+          await atGate(signal);
           if (world.rolloutOutcome.converged) world.rolled = spec.image;
           return world.rolloutOutcome;
         },
