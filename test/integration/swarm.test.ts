@@ -179,7 +179,7 @@ test("the agent killed while Swarm updates: Swarm carries on, the restarted agen
   assert.equal(last?.status, "live");
 });
 
-test("routed by greenlight's NAT rule: v1 → a release Swarm rolls back → v2 → v3 under load through nginx, each task drained before it stops, no request failed", async () => {
+test("routed by greenlight's NAT rule: v1 → a release Swarm rolls back → v2 → v3 → rollback to v2 under load through nginx, each task drained before it stops, no request failed", async () => {
   const images: string[] = [];
   for (const version of ["rt1", "rt2", "rt3"])
     images.push(await withHealthcheck(await stack.image({ version }), `${version}-checked`));
@@ -205,13 +205,17 @@ test("routed by greenlight's NAT rule: v1 → a release Swarm rolls back → v2 
     assert.match(said, /\(left: .*finishing what it has in flight\)/, "an old task leaves it");
     assert.match(said, /task \S+ drained in .*; sent SIGTERM/, "then is drained and only then stopped");
   }
+  // A rollback takes the same path: Swarm rolls to the previous release's digest, greenlight drains.
+  const back = await routed.rollback();
+  assert.equal(back.result?.status, "succeeded", back.stdout + back.stderr);
+  assert.match(back.events.map((e) => e.message).join("\n"), /task \S+ drained in .*; sent SIGTERM/);
   const report = await load.stop();
   assert.ok(
     report.streams.every((s) => s.requests > 0),
     describeLoad(report),
   );
   assert.equal(report.failed, 0, describeLoad(report));
-  assert.deepEqual(await taskVersions(routed.unit), ["rt3", "rt3"]);
+  assert.deepEqual(await taskVersions(routed.unit), ["rt2", "rt2"]);
 });
 
 test("routed, with the agent running: tasks scaled by hand between deploys are followed within seconds (a new one routed to, a stopped one drained), `greenlight logs` reads Swarm's, remove-service takes the service, its rule and its network", async () => {
@@ -245,12 +249,12 @@ test("routed, with the agent running: tasks scaled by hand between deploys are f
     for (let i = 0; i < 20; i++) {
       const answer = await fetch(`${routed.nginx.url}/cgi-bin/v`);
       assert.equal(answer.status, 200);
-      assert.equal((await answer.text()).trim(), "rt3");
+      assert.equal((await answer.text()).trim(), "rt2");
     }
     const env = { GREENLIGHT_KEY: keys.privatePem, GREENLIGHT_AGENT: agent.target };
     const logs = await runClient(["logs", "--service", routed.service, "--lines", "5"], env).done;
     assert.equal(logs.code, 0, logs.stdout + logs.stderr);
-    assert.match(logs.stdout, /test-app rt3 listening on :8080/);
+    assert.match(logs.stdout, /test-app rt2 listening on :8080/);
   } finally {
     await agent.stop();
   }

@@ -141,3 +141,24 @@ test("routing while the orchestrator works: re-read until it ends, once more aft
   assert.deepEqual(f.rule()?.addresses, ["10.0.2.3:80"], "the last read, after the work ended");
   await assert.rejects(routingWhile(f.ports, f.log, Promise.reject(new Error("rolled back"))), /rolled back/);
 });
+
+test("drain_tasks: false (no hold): a leaving task still leaves the rule at once, and Swarm is left to stop it", async () => {
+  const f = fixture("u4", up("10.0.3.1", "10.0.3.2:80", "10.0.3.3:80"));
+  const rollout = f.ports.rollout as { stopTask?: unknown; openConnections?: unknown };
+  delete rollout.stopTask;
+  delete rollout.openConnections;
+  await routeToTasks(f.ports, f.log, "1");
+  f.set({
+    addresses: ["10.0.3.3:80"],
+    alive: ["10.0.3.2:80", "10.0.3.3:80"],
+    gateway: "10.0.3.1",
+    leaving: [{ id: "old", address: "10.0.3.2:80" }],
+  });
+  await routeToTasks(f.ports, f.log, "1");
+  await settle();
+  assert.deepEqual(f.rule()?.addresses, ["10.0.3.3:80"]);
+  assert.ok(
+    !f.events.some((e) => e.startsWith("stop") || /still in flight|drained|stopping it now/.test(e)),
+    f.events.join("\n"),
+  );
+});
